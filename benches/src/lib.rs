@@ -1,0 +1,1 @@
+//! Benchmarks of dictdb-rs (see benches/).

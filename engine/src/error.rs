@@ -1,0 +1,112 @@
+//! Errors of the engine. Data lives in fields; messages name the table, field and value.
+
+use crate::value::{Value, ValueKind};
+
+/// Why a record does not fit a table's schema.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// A required field is absent from the record.
+    #[error("missing field '{field}' required by the schema of table '{table}'")]
+    MissingField {
+        /// The table.
+        table: String,
+        /// The missing field.
+        field: String,
+    },
+    /// A field holds a value of the wrong type.
+    #[error("field '{field}' of table '{table}' expects type {expected}, got {actual}")]
+    WrongType {
+        /// The table.
+        table: String,
+        /// The field.
+        field: String,
+        /// The declared type's name (`int`, `str`, …).
+        expected: String,
+        /// The type of the value given.
+        actual: ValueKind,
+    },
+    /// The record has a field the schema does not define.
+    #[error("field '{field}' is not defined in the schema of table '{table}'")]
+    UndefinedField {
+        /// The table.
+        table: String,
+        /// The field.
+        field: String,
+    },
+}
+
+/// An engine error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `create_table` on a name already in use.
+    #[error("table '{table}' already exists")]
+    DuplicateTable {
+        /// The table name.
+        table: String,
+    },
+    /// No table of that name.
+    #[error("table '{table}' does not exist")]
+    TableNotFound {
+        /// The table name.
+        table: String,
+    },
+    /// A primary key already in use (in the table, or earlier in the same batch).
+    #[error("duplicate key {key} in table '{table}'")]
+    DuplicateKey {
+        /// The table.
+        table: String,
+        /// The key.
+        key: Value,
+    },
+    /// A value that cannot be a primary key (a list, a map, NaN, or NULL where a key
+    /// is required).
+    #[error("invalid primary key {key} for field '{field}' of table '{table}': {reason}")]
+    InvalidKey {
+        /// The table.
+        table: String,
+        /// The primary-key field.
+        field: String,
+        /// The offending value.
+        key: Value,
+        /// Why it cannot be a key.
+        reason: KeyProblem,
+    },
+    /// The record does not fit the schema.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// A table holds at most `u32::MAX` row positions.
+    #[error("table '{table}' is full ({limit} row positions)")]
+    TableFull {
+        /// The table.
+        table: String,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Why a value cannot be a primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// Lists and maps are not hashable keys.
+    Unhashable,
+    /// NaN equals nothing, so it cannot identify a row.
+    NaN,
+    /// A key cannot be set to NULL (update).
+    Null,
+}
+
+impl std::fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyProblem::Unhashable => "unhashable type",
+            KeyProblem::NaN => "NaN cannot be a key",
+            KeyProblem::Null => "a key cannot be NULL",
+        })
+    }
+}
+
+/// Result of engine operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,452 @@
+//! Indexes: the primary-key index and secondary hash / sorted indexes.
+//!
+//! Architecture invariant: every live row is in the primary-key index once and in
+//! every secondary index exactly once — under its value, or in the index's `absent`
+//! list when the record lacks the field. Postings are row positions in ascending
+//! order, which is insertion order, so a lookup yields rows already in the order an
+//! unordered result must have.
+//!
+//! Index keys use index equality ([`crate::value::index_eq`]: Python equality, NaN
+//! equal to itself) and the total order; any value can be indexed, so maintaining an
+//! index never fails.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use hashbrown::HashMap;
+
+use crate::value::{HashKey, HashKeyRef, SortKey, Value, ValueRef};
+
+/// Row positions in ascending order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Postings(Vec<u32>);
+
+impl Postings {
+    /// The positions, ascending.
+    #[inline]
+    pub fn as_slice(&self) -> &[u32] {
+        &self.0
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a position (appending is the common case).
+    #[inline]
+    pub fn insert(&mut self, pos: u32) {
+        match self.0.last() {
+            Some(&last) if last >= pos => {
+                if let Err(i) = self.0.binary_search(&pos) {
+                    self.0.insert(i, pos);
+                }
+            }
+            _ => self.0.push(pos),
+        }
+    }
+
+    /// Removes a position if present.
+    #[inline]
+    pub fn remove(&mut self, pos: u32) {
+        if let Ok(i) = self.0.binary_search(&pos) {
+            self.0.remove(i);
+        }
+    }
+
+    /// Rewrites positions through a monotone map (`u32::MAX` = gone).
+    fn remap(&mut self, map: &[u32]) {
+        self.0.retain_mut(|p| {
+            *p = map[*p as usize];
+            *p != u32::MAX
+        });
+    }
+}
+
+/// The primary-key index: key → row position.
+///
+/// Keys equal to an integer (`3`, `3.0`, `True`) live in an integer map, the fast
+/// path for the common integer keys; all others in a map of [`HashKey`]s.
+#[derive(Clone, Debug, Default)]
+pub struct PkIndex {
+    ints: HashMap<i64, u32>,
+    others: HashMap<HashKey, u32>,
+}
+
+impl PkIndex {
+    /// The position of a key.
+    #[inline]
+    pub fn get(&self, key: ValueRef<'_>) -> Option<u32> {
+        match key.as_int_key() {
+            Some(i) => self.ints.get(&i).copied(),
+            None if self.others.is_empty() => None,
+            None => self.others.get(&HashKeyRef(key)).copied(),
+        }
+    }
+
+    /// The position of an integer key.
+    #[inline]
+    pub fn get_int(&self, key: i64) -> Option<u32> {
+        self.ints.get(&key).copied()
+    }
+
+    /// True if the key is present.
+    #[inline]
+    pub fn contains(&self, key: ValueRef<'_>) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets the position of a key.
+    pub fn insert(&mut self, key: ValueRef<'_>, pos: u32) {
+        match key.as_int_key() {
+            Some(i) => {
+                self.ints.insert(i, pos);
+            }
+            None => {
+                self.others.insert(HashKey(key.to_owned()), pos);
+            }
+        }
+    }
+
+    /// Removes a key, returning its position.
+    pub fn remove(&mut self, key: ValueRef<'_>) -> Option<u32> {
+        match key.as_int_key() {
+            Some(i) => self.ints.remove(&i),
+            None => self.others.remove(&HashKeyRef(key)),
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.ints.len() + self.others.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reserves room for `n` more keys.
+    pub fn reserve(&mut self, n: usize) {
+        self.ints.reserve(n);
+    }
+
+    fn remap(&mut self, map: &[u32]) {
+        for p in self.ints.values_mut() {
+            *p = map[*p as usize];
+        }
+        for p in self.others.values_mut() {
+            *p = map[*p as usize];
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.ints.capacity() * 13 + self.others.capacity() * (std::mem::size_of::<Value>() + 5)
+    }
+}
+
+/// The kind of a secondary index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// Equality lookups (`=`, `IN`).
+    Hash,
+    /// Equality, ranges, prefix LIKE and ordered scans (a B-tree over the total order).
+    Sorted,
+}
+
+impl IndexKind {
+    /// `hash` or `sorted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Hash => "hash",
+            IndexKind::Sorted => "sorted",
+        }
+    }
+}
+
+impl std::fmt::Display for IndexKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A secondary index over one field.
+#[derive(Clone, Debug)]
+pub struct Index {
+    kind: IndexKind,
+    map: IndexMap,
+    /// Live rows that lack the field.
+    absent: Postings,
+}
+
+#[derive(Clone, Debug)]
+enum IndexMap {
+    Hash(HashMap<HashKey, Postings>),
+    Sorted(BTreeMap<SortKey, Postings>),
+}
+
+impl Index {
+    /// An empty index.
+    pub fn new(kind: IndexKind) -> Index {
+        Index {
+            kind,
+            map: match kind {
+                IndexKind::Hash => IndexMap::Hash(HashMap::new()),
+                IndexKind::Sorted => IndexMap::Sorted(BTreeMap::new()),
+            },
+            absent: Postings::default(),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> IndexKind {
+        self.kind
+    }
+
+    /// Adds a row: `value` is `None` when the record lacks the field.
+    pub fn insert(&mut self, pos: u32, value: Option<ValueRef<'_>>) {
+        let Some(value) = value else {
+            self.absent.insert(pos);
+            return;
+        };
+        match &mut self.map {
+            IndexMap::Hash(m) => match m.get_mut(&HashKeyRef(value)) {
+                Some(p) => p.insert(pos),
+                None => {
+                    m.insert(HashKey(value.to_owned()), Postings(vec![pos]));
+                }
+            },
+            IndexMap::Sorted(m) => m.entry(SortKey(value.to_owned())).or_default().insert(pos),
+        }
+    }
+
+    /// Removes a row that was added with `value`. An emptied bucket disappears.
+    pub fn remove(&mut self, pos: u32, value: Option<ValueRef<'_>>) {
+        let Some(value) = value else {
+            self.absent.remove(pos);
+            return;
+        };
+        match &mut self.map {
+            IndexMap::Hash(m) => {
+                if let Some(p) = m.get_mut(&HashKeyRef(value)) {
+                    p.remove(pos);
+                    if p.is_empty() {
+                        m.remove(&HashKeyRef(value));
+                    }
+                }
+            }
+            IndexMap::Sorted(m) => {
+                let key = SortKey(value.to_owned());
+                if let Some(p) = m.get_mut(&key) {
+                    p.remove(pos);
+                    if p.is_empty() {
+                        m.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows whose value is index-equal to `value` (candidates: Python equality may
+    /// still reject NaN, and a sorted index groups maps by stored key order, so a
+    /// map lookup there is answered by scanning the maps).
+    pub fn lookup(&self, value: ValueRef<'_>) -> Vec<u32> {
+        match &self.map {
+            IndexMap::Hash(m) => m
+                .get(&HashKeyRef(value))
+                .map(|p| p.0.clone())
+                .unwrap_or_default(),
+            IndexMap::Sorted(m) => {
+                if let ValueRef::Map(_) = value {
+                    let mut out: Vec<u32> = m
+                        .iter()
+                        .filter(|(k, _)| crate::value::index_eq(k.0.as_ref(), value))
+                        .flat_map(|(_, p)| p.0.iter().copied())
+                        .collect();
+                    out.sort_unstable();
+                    return out;
+                }
+                m.get(&SortKey(value.to_owned()))
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Live rows lacking the field.
+    pub fn absent(&self) -> &[u32] {
+        self.absent.as_slice()
+    }
+
+    /// For a sorted index, the postings of keys within the bounds (total order), in
+    /// key order; `None` for a hash index.
+    pub fn range<'a>(
+        &'a self,
+        lower: Bound<&Value>,
+        upper: Bound<&Value>,
+    ) -> Option<impl DoubleEndedIterator<Item = (&'a Value, &'a [u32])> + 'a> {
+        let IndexMap::Sorted(m) = &self.map else {
+            return None;
+        };
+        let conv = |b: Bound<&Value>| match b {
+            Bound::Included(v) => Bound::Included(SortKey(v.clone())),
+            Bound::Excluded(v) => Bound::Excluded(SortKey(v.clone())),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let (mut lo, mut hi) = (conv(lower), conv(upper));
+        if let (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) =
+            (&lo, &hi)
+        {
+            // BTreeMap::range panics on inverted or empty-excluded ranges.
+            let empty = match l.cmp(h) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Equal => {
+                    !matches!((&lo, &hi), (Bound::Included(_), Bound::Included(_)))
+                }
+                std::cmp::Ordering::Less => false,
+            };
+            if empty {
+                lo = Bound::Included(SortKey(Value::Null));
+                hi = Bound::Excluded(SortKey(Value::Null));
+            }
+        }
+        Some(m.range((lo, hi)).map(|(k, p)| (&k.0, p.as_slice())))
+    }
+
+    /// Every key with its postings: in key order for a sorted index, in no
+    /// particular order for a hash index. Rows lacking the field are not included.
+    pub fn entries(&self) -> Box<dyn Iterator<Item = (&Value, &[u32])> + '_> {
+        match &self.map {
+            IndexMap::Hash(m) => Box::new(m.iter().map(|(k, p)| (&k.0, p.as_slice()))),
+            IndexMap::Sorted(m) => Box::new(m.iter().map(|(k, p)| (&k.0, p.as_slice()))),
+        }
+    }
+
+    /// Number of distinct keys.
+    pub fn n_keys(&self) -> usize {
+        match &self.map {
+            IndexMap::Hash(m) => m.len(),
+            IndexMap::Sorted(m) => m.len(),
+        }
+    }
+
+    fn remap(&mut self, map: &[u32]) {
+        self.absent.remap(map);
+        match &mut self.map {
+            IndexMap::Hash(m) => m.values_mut().for_each(|p| p.remap(map)),
+            IndexMap::Sorted(m) => m.values_mut().for_each(|p| p.remap(map)),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let per_key = std::mem::size_of::<Value>() + 24 + 16;
+        self.n_keys() * per_key
+            + self.entries().map(|(_, p)| p.len() * 4).sum::<usize>()
+            + self.absent.len() * 4
+    }
+}
+
+/// Rewrites every position of the primary-key and secondary indexes through a
+/// monotone map (`u32::MAX` = removed); used by compaction.
+pub(crate) fn remap_all<'a>(
+    pk: &mut PkIndex,
+    indexes: impl Iterator<Item = &'a mut Index>,
+    map: &[u32],
+) {
+    pk.remap(map);
+    for ix in indexes {
+        ix.remap(map);
+    }
+}
+
+/// Approximate heap bytes of the indexes.
+pub(crate) fn heap_bytes<'a>(pk: &PkIndex, indexes: impl Iterator<Item = &'a Index>) -> usize {
+    pk.heap_bytes() + indexes.map(Index::heap_bytes).sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pk_index_unifies_equal_numbers() {
+        let mut pk = PkIndex::default();
+        pk.insert(ValueRef::Int(1), 0);
+        pk.insert(ValueRef::Str("a"), 1);
+        pk.insert(ValueRef::Float(2.5), 2);
+        assert_eq!(pk.get(ValueRef::Float(1.0)), Some(0));
+        assert_eq!(pk.get(ValueRef::Bool(true)), Some(0));
+        assert_eq!(pk.get(ValueRef::Str("a")), Some(1));
+        assert_eq!(pk.get(ValueRef::Float(2.5)), Some(2));
+        assert_eq!(pk.remove(ValueRef::Bool(true)), Some(0));
+        assert_eq!(pk.len(), 2);
+    }
+
+    #[test]
+    fn buckets_keep_positions_sorted_and_vanish_when_empty() {
+        for kind in [IndexKind::Hash, IndexKind::Sorted] {
+            let mut ix = Index::new(kind);
+            ix.insert(5, Some(ValueRef::Int(30)));
+            ix.insert(1, Some(ValueRef::Float(30.0)));
+            ix.insert(3, Some(ValueRef::Int(30)));
+            ix.insert(2, None);
+            assert_eq!(ix.lookup(ValueRef::Bool(false)), Vec::<u32>::new());
+            assert_eq!(ix.lookup(ValueRef::Int(30)), vec![1, 3, 5]);
+            assert_eq!(ix.absent(), &[2]);
+            for p in [1, 3, 5] {
+                ix.remove(p, Some(ValueRef::Int(30)));
+            }
+            assert_eq!(ix.n_keys(), 0);
+        }
+    }
+
+    #[test]
+    fn sorted_ranges_follow_the_total_order() {
+        let mut ix = Index::new(IndexKind::Sorted);
+        let vals = [
+            Value::Null,
+            Value::Int(1),
+            Value::str("a"),
+            Value::Float(2.5),
+            Value::Int(3),
+        ];
+        for (p, v) in vals.iter().enumerate() {
+            ix.insert(p as u32, Some(v.as_ref()));
+        }
+        let got: Vec<&Value> = ix
+            .range(
+                Bound::Excluded(&Value::Int(1)),
+                Bound::Included(&Value::Int(3)),
+            )
+            .unwrap()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(got, [&Value::Float(2.5), &Value::Int(3)]);
+        assert_eq!(
+            ix.range(
+                Bound::Included(&Value::Int(3)),
+                Bound::Excluded(&Value::Int(3))
+            )
+            .unwrap()
+            .count(),
+            0
+        );
+        assert_eq!(
+            ix.range(
+                Bound::Included(&Value::Int(9)),
+                Bound::Included(&Value::Int(3))
+            )
+            .unwrap()
+            .count(),
+            0
+        );
+        assert!(Index::new(IndexKind::Hash)
+            .range(Bound::Unbounded, Bound::Unbounded)
+            .is_none());
+    }
+}

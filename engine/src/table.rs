@@ -1,0 +1,913 @@
+//! Tables: columnar storage, row shapes, indexes, writes and change tracking.
+//!
+//! # Layout
+//!
+//! A table stores one [`Column`] per field name ever seen. A row is a *position*:
+//! positions are handed out in insertion order and never reused until compaction, so
+//! scanning positions in order is scanning in insertion order. A deleted row leaves a
+//! tombstone (its bit in `live` is cleared); once tombstones pass a quarter of the
+//! positions, [`TableData`] compacts (gathers the live rows and remaps every index
+//! through the same monotone map, so order is kept).
+//!
+//! Each row has a *shape*: the ordered list of the columns its record holds. Shapes
+//! are interned, so a table whose records share a layout stores one shape and four
+//! bytes per row. The shape is what tells an absent field (not in the shape) from a
+//! NULL one (in the shape, NULL in the column), and it returns records with their
+//! fields in the order they were written.
+//!
+//! # Writes
+//!
+//! Every write runs in two phases under the write lock: *check* (keys, schema,
+//! duplicates — may fail, changes nothing) and *apply* (cannot fail: column stores,
+//! index maintenance and tracking are infallible). A failed write therefore changes
+//! nothing, indexes and counters included.
+
+use std::sync::Arc;
+
+use fixedbitset::FixedBitSet;
+use hashbrown::HashMap;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::column::Column;
+use crate::error::{Error, KeyProblem, Result};
+use crate::index::{self, Index, IndexKind, PkIndex};
+use crate::record::Record;
+use crate::schema::{FieldType, Schema};
+use crate::value::{py_eq, HashKey, HashKeyRef, Name, Value, ValueRef};
+
+/// A table: its definition and its data behind one reader-writer lock.
+#[derive(Debug)]
+pub struct Table {
+    name: Name,
+    primary_key: Name,
+    schema: Option<Arc<Schema>>,
+    data: RwLock<TableData>,
+}
+
+/// What [`TableData::upsert`] does when the key exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Merge the given fields into the stored row (validated first).
+    Update,
+    /// Leave the stored row alone.
+    Ignore,
+    /// Fail with [`Error::DuplicateKey`].
+    Error,
+}
+
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsertAction {
+    /// A new row was stored.
+    Inserted,
+    /// The existing row was merged with the record.
+    Updated,
+    /// The existing row was left alone.
+    Ignored,
+}
+
+impl UpsertAction {
+    /// `inserted`, `updated` or `ignored`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpsertAction::Inserted => "inserted",
+            UpsertAction::Updated => "updated",
+            UpsertAction::Ignored => "ignored",
+        }
+    }
+}
+
+impl Table {
+    /// A new, empty table. With a schema that lacks the primary-key field, the field
+    /// is added as a required `int` (DictDB's rule).
+    pub fn new(
+        name: impl Into<Name>,
+        primary_key: impl Into<Name>,
+        schema: Option<Schema>,
+    ) -> Table {
+        let name = name.into();
+        let primary_key = primary_key.into();
+        let schema = schema.map(|s| {
+            if s.get(&primary_key).is_some() {
+                s
+            } else {
+                s.field(primary_key.clone(), FieldType::Int)
+            }
+        });
+        let schema = schema.map(Arc::new);
+        let data = TableData::new(name.clone(), primary_key.clone(), schema.clone());
+        Table {
+            name,
+            primary_key,
+            schema,
+            data: RwLock::new(data),
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The primary-key field.
+    pub fn primary_key(&self) -> &str {
+        &self.primary_key
+    }
+
+    /// The schema, if the table is typed.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_deref()
+    }
+
+    /// Takes the read lock.
+    pub fn read(&self) -> RwLockReadGuard<'_, TableData> {
+        self.data.read()
+    }
+
+    /// Takes the write lock.
+    pub fn write(&self) -> RwLockWriteGuard<'_, TableData> {
+        self.data.write()
+    }
+
+    /// Inserts one record (validated against the schema); returns its key.
+    pub fn insert(&self, record: Record) -> Result<Value> {
+        self.write().insert(record, true)
+    }
+
+    /// Inserts many records atomically; returns their keys in input order.
+    pub fn insert_many(&self, records: Vec<Record>) -> Result<Vec<Value>> {
+        self.write().insert_many(records, true)
+    }
+
+    /// Inserts or merges one record by key.
+    pub fn upsert(&self, record: Record, on_conflict: OnConflict) -> Result<(Value, UpsertAction)> {
+        self.write().upsert(record, on_conflict)
+    }
+
+    /// A copy of the row with this key.
+    pub fn get(&self, key: &Value) -> Option<Record> {
+        self.read().get(key.as_ref())
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// True when the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Creates an index on a field from the current rows; `false` if the field
+    /// already had one (of either kind), which is then left as it is.
+    pub fn create_index(&self, field: &str, kind: IndexKind) -> bool {
+        self.write().create_index(field, kind)
+    }
+
+    /// Drops the index on a field; `false` if there was none.
+    pub fn drop_index(&self, field: &str) -> bool {
+        self.write().drop_index(field)
+    }
+}
+
+/// Interned row shapes.
+#[derive(Clone, Debug, Default)]
+struct Shapes {
+    cols: Vec<Box<[u32]>>,
+    masks: Vec<FixedBitSet>,
+    lookup: HashMap<Box<[u32]>, u32>,
+}
+
+impl Shapes {
+    fn intern(&mut self, cols: &[u32]) -> u32 {
+        if let Some(&id) = self.lookup.get(cols) {
+            return id;
+        }
+        let id = self.cols.len() as u32;
+        let mut mask = FixedBitSet::with_capacity(cols.iter().max().map_or(0, |&m| m as usize + 1));
+        for &c in cols {
+            mask.insert(c as usize);
+        }
+        self.cols.push(cols.into());
+        self.masks.push(mask);
+        self.lookup.insert(cols.into(), id);
+        id
+    }
+
+    #[inline]
+    fn has(&self, shape: u32, col: u32) -> bool {
+        self.masks[shape as usize].contains(col as usize)
+    }
+}
+
+/// Change tracking: a version that moves on every write, the rows written since the
+/// last reset (by position) and the keys deleted since then (in deletion order).
+#[derive(Clone, Debug, Default)]
+struct Tracking {
+    version: u64,
+    dirty: FixedBitSet,
+    n_dirty: usize,
+    deleted: HashMap<HashKey, u64>,
+    seq: u64,
+}
+
+impl Tracking {
+    #[inline]
+    fn mark_dirty(&mut self, pos: usize) {
+        if self.dirty.len() <= pos {
+            self.dirty.grow((pos + 1).max(self.dirty.len() * 2));
+        }
+        if !self.dirty.put(pos) {
+            self.n_dirty += 1;
+        }
+    }
+
+    #[inline]
+    fn unmark_dirty(&mut self, pos: usize) {
+        if pos < self.dirty.len() && self.dirty.contains(pos) {
+            self.dirty.set(pos, false);
+            self.n_dirty -= 1;
+        }
+    }
+
+    #[inline]
+    fn undelete(&mut self, key: ValueRef<'_>) {
+        if !self.deleted.is_empty() {
+            self.deleted.remove(&HashKeyRef(key));
+        }
+    }
+
+    fn mark_deleted(&mut self, key: Value) {
+        self.seq += 1;
+        self.deleted.insert(HashKey(key), self.seq);
+    }
+}
+
+/// The data of a table, reached through [`Table::read`] / [`Table::write`].
+#[derive(Clone, Debug)]
+pub struct TableData {
+    name: Name,
+    primary_key: Name,
+    schema: Option<Arc<Schema>>,
+    pk_col: u32,
+    names: Vec<Name>,
+    col_ids: HashMap<Name, u32>,
+    columns: Vec<Column>,
+    shapes: Shapes,
+    /// Shape of each position; its length is the number of positions.
+    row_shape: Vec<u32>,
+    live: FixedBitSet,
+    n_live: usize,
+    pk_index: PkIndex,
+    /// Secondary indexes in creation order: (column, index).
+    indexes: Vec<(u32, Index)>,
+    next_pk: i64,
+    tracking: Tracking,
+    last_shape: Option<u32>,
+}
+
+impl TableData {
+    fn new(name: Name, primary_key: Name, schema: Option<Arc<Schema>>) -> TableData {
+        let mut t = TableData {
+            name,
+            primary_key: primary_key.clone(),
+            schema,
+            pk_col: 0,
+            names: Vec::new(),
+            col_ids: HashMap::new(),
+            columns: Vec::new(),
+            shapes: Shapes::default(),
+            row_shape: Vec::new(),
+            live: FixedBitSet::new(),
+            n_live: 0,
+            pk_index: PkIndex::default(),
+            indexes: Vec::new(),
+            next_pk: 1,
+            tracking: Tracking::default(),
+            last_shape: None,
+        };
+        t.pk_col = t.col_id_or_create(&primary_key);
+        t
+    }
+
+    // ----- reading -------------------------------------------------------------
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The primary-key field.
+    pub fn primary_key(&self) -> &str {
+        &self.primary_key
+    }
+
+    /// The schema, if the table is typed.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_deref()
+    }
+
+    /// Number of live rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.n_live
+    }
+
+    /// True when no row is live.
+    pub fn is_empty(&self) -> bool {
+        self.n_live == 0
+    }
+
+    /// Number of row positions (live rows and tombstones).
+    #[inline]
+    pub fn n_positions(&self) -> usize {
+        self.row_shape.len()
+    }
+
+    /// True if the position holds a live row.
+    #[inline]
+    pub fn is_live(&self, pos: u32) -> bool {
+        self.live.contains(pos as usize)
+    }
+
+    /// The live-row bitmap (by position).
+    pub fn live(&self) -> &FixedBitSet {
+        &self.live
+    }
+
+    /// True when there is no tombstone: positions `0..n_positions` are all live.
+    #[inline]
+    pub fn is_dense(&self) -> bool {
+        self.n_live == self.row_shape.len()
+    }
+
+    /// Live positions in insertion order.
+    pub fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.live.ones().map(|p| p as u32)
+    }
+
+    /// The column id of a field.
+    #[inline]
+    pub fn column_id(&self, field: &str) -> Option<u32> {
+        self.col_ids.get(field).copied()
+    }
+
+    /// A column by id.
+    #[inline]
+    pub fn column(&self, col: u32) -> &Column {
+        &self.columns[col as usize]
+    }
+
+    /// The column id of the primary key.
+    pub fn pk_column(&self) -> u32 {
+        self.pk_col
+    }
+
+    /// Every field name the table has stored, in order of first appearance.
+    pub fn field_names(&self) -> &[Name] {
+        &self.names
+    }
+
+    /// The name of a column.
+    pub fn column_name(&self, col: u32) -> &Name {
+        &self.names[col as usize]
+    }
+
+    /// The field names held by at least one live row, in order of first appearance.
+    pub fn live_field_names(&self) -> Vec<Name> {
+        let mut used = FixedBitSet::with_capacity(self.shapes.cols.len());
+        for p in self.live.ones() {
+            used.insert(self.row_shape[p] as usize);
+        }
+        let mut cols = FixedBitSet::with_capacity(self.names.len());
+        for s in used.ones() {
+            for &c in self.shapes.cols[s].iter() {
+                cols.insert(c as usize);
+            }
+        }
+        cols.ones().map(|c| self.names[c].clone()).collect()
+    }
+
+    /// True if the record at `pos` has the field (NULL included).
+    #[inline]
+    pub fn has_field(&self, pos: u32, col: u32) -> bool {
+        self.shapes.has(self.row_shape[pos as usize], col)
+    }
+
+    /// The value of a field at a position (NULL when absent).
+    #[inline]
+    pub fn value(&self, pos: u32, col: u32) -> ValueRef<'_> {
+        self.columns[col as usize].get(pos as usize)
+    }
+
+    /// The primary key of the row at a position.
+    #[inline]
+    pub fn key_at(&self, pos: u32) -> ValueRef<'_> {
+        self.value(pos, self.pk_col)
+    }
+
+    /// A copy of the record at a position, fields in stored order.
+    pub fn record(&self, pos: u32) -> Record {
+        let cols = &self.shapes.cols[self.row_shape[pos as usize] as usize];
+        let mut r = Record::with_capacity(cols.len());
+        for &c in cols.iter() {
+            r.push_unique(
+                self.names[c as usize].clone(),
+                self.columns[c as usize].get(pos as usize).to_owned(),
+            );
+        }
+        r
+    }
+
+    /// The position of the row with this key.
+    #[inline]
+    pub fn lookup_key(&self, key: ValueRef<'_>) -> Option<u32> {
+        self.pk_index.get(key)
+    }
+
+    /// A copy of the row with this key.
+    pub fn get(&self, key: ValueRef<'_>) -> Option<Record> {
+        self.lookup_key(key).map(|p| self.record(p))
+    }
+
+    /// The secondary index on a field.
+    pub fn index(&self, field: &str) -> Option<&Index> {
+        let col = self.column_id(field)?;
+        self.index_on(col)
+    }
+
+    /// The secondary index on a column.
+    #[inline]
+    pub fn index_on(&self, col: u32) -> Option<&Index> {
+        self.indexes
+            .iter()
+            .find(|(c, _)| *c == col)
+            .map(|(_, ix)| ix)
+    }
+
+    /// Secondary indexes in creation order, with their field names.
+    pub fn indexes(&self) -> impl Iterator<Item = (&Name, &Index)> {
+        self.indexes
+            .iter()
+            .map(|(c, ix)| (&self.names[*c as usize], ix))
+    }
+
+    /// The next automatic key.
+    pub fn next_key(&self) -> i64 {
+        self.next_pk
+    }
+
+    /// A counter that moves on every write.
+    pub fn version(&self) -> u64 {
+        self.tracking.version
+    }
+
+    /// True when rows were written or deleted since tracking was last reset.
+    pub fn has_changes(&self) -> bool {
+        self.tracking.n_dirty > 0 || !self.tracking.deleted.is_empty()
+    }
+
+    /// Copies of the rows written since tracking was last reset, in insertion order.
+    pub fn dirty_records(&self) -> Vec<Record> {
+        self.tracking
+            .dirty
+            .ones()
+            .filter(|&p| self.live.contains(p))
+            .map(|p| self.record(p as u32))
+            .collect()
+    }
+
+    /// The keys deleted since tracking was last reset, in deletion order.
+    pub fn deleted_keys(&self) -> Vec<Value> {
+        let mut keys: Vec<(&HashKey, &u64)> = self.tracking.deleted.iter().collect();
+        keys.sort_unstable_by_key(|(_, &seq)| seq);
+        keys.into_iter().map(|(k, _)| k.0.clone()).collect()
+    }
+
+    /// Approximate heap bytes used by the table (columns, shapes, indexes).
+    pub fn heap_bytes(&self) -> usize {
+        self.columns.iter().map(Column::heap_bytes).sum::<usize>()
+            + self.row_shape.capacity() * 4
+            + self.live.len() / 8
+            + index::heap_bytes(&self.pk_index, self.indexes.iter().map(|(_, i)| i))
+    }
+
+    // ----- writing -------------------------------------------------------------
+
+    /// Resets change tracking (dirty rows and deleted keys).
+    pub fn clear_tracking(&mut self) {
+        let t = &mut self.tracking;
+        t.dirty.clear();
+        t.n_dirty = 0;
+        t.deleted.clear();
+    }
+
+    fn col_id_or_create(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.col_ids.get(name) {
+            return c;
+        }
+        let c = self.names.len() as u32;
+        let name: Name = name.into();
+        self.names.push(name.clone());
+        self.col_ids.insert(name, c);
+        self.columns.push(Column::default());
+        c
+    }
+
+    fn check_key(&self, key: &Value) -> Result<()> {
+        let reason = match key {
+            Value::List(_) | Value::Map(_) => KeyProblem::Unhashable,
+            Value::Float(x) if x.is_nan() => KeyProblem::NaN,
+            Value::Null => KeyProblem::Null,
+            _ => return Ok(()),
+        };
+        Err(Error::InvalidKey {
+            table: self.name.to_string(),
+            field: self.primary_key.to_string(),
+            key: key.clone(),
+            reason,
+        })
+    }
+
+    fn duplicate(&self, key: &Value) -> Error {
+        Error::DuplicateKey {
+            table: self.name.to_string(),
+            key: key.clone(),
+        }
+    }
+
+    fn validate(&self, record: &Record, key: Option<&Value>) -> Result<()> {
+        let Some(schema) = &self.schema else {
+            return Ok(());
+        };
+        match key {
+            None => schema.validate(&self.name, record)?,
+            Some(k) => {
+                let mut with_key = record.clone();
+                with_key.set(self.primary_key.clone(), k.clone());
+                schema.validate(&self.name, &with_key)?
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts one record; `validate` applies the schema. Returns the key.
+    pub fn insert(&mut self, record: Record, validate: bool) -> Result<Value> {
+        let mut keys = self.insert_many(vec![record], validate)?;
+        Ok(keys.pop().expect("one key per record"))
+    }
+
+    /// Inserts records atomically, with exactly the result of inserting them one by
+    /// one (keys, counter moves, duplicate checks against the table and the batch,
+    /// validation when `validate`), except that any failure changes nothing.
+    ///
+    /// Automatic keys: a record whose key field is absent or NULL takes the counter's
+    /// value, skipping keys in use; an explicit integer key at or past the counter
+    /// moves it past that key.
+    pub fn insert_many(&mut self, records: Vec<Record>, validate: bool) -> Result<Vec<Value>> {
+        // Check.
+        let limit = u32::MAX as u64;
+        if (self.n_positions() + records.len()) as u64 >= limit {
+            return Err(Error::TableFull {
+                table: self.name.to_string(),
+                limit,
+            });
+        }
+        let mut counter = self.next_pk;
+        let mut explicit = PkIndex::default();
+        let mut auto_keys: Vec<i64> = Vec::new();
+        let mut keys: Vec<(Value, bool)> = Vec::with_capacity(records.len());
+        for rec in &records {
+            let (key, auto) = match rec.get(&self.primary_key) {
+                None | Some(Value::Null) => {
+                    let k = loop {
+                        let k = counter;
+                        counter = counter.checked_add(1).ok_or_else(|| Error::TableFull {
+                            table: self.name.to_string(),
+                            limit: i64::MAX as u64,
+                        })?;
+                        if self.pk_index.get_int(k).is_none() && explicit.get_int(k).is_none() {
+                            break k;
+                        }
+                    };
+                    auto_keys.push(k);
+                    (Value::Int(k), true)
+                }
+                Some(k) => {
+                    self.check_key(k)?;
+                    let r = k.as_ref();
+                    let in_auto = r
+                        .as_int_key()
+                        .is_some_and(|i| auto_keys.binary_search(&i).is_ok());
+                    if in_auto || self.pk_index.contains(r) || explicit.contains(r) {
+                        return Err(self.duplicate(k));
+                    }
+                    explicit.insert(r, 0);
+                    if let Value::Int(_) | Value::Bool(_) = k {
+                        let i = r.as_int_key().expect("ints are int keys");
+                        if i >= counter {
+                            counter = i.saturating_add(1);
+                        }
+                    }
+                    (k.clone(), false)
+                }
+            };
+            if validate {
+                self.validate(rec, auto.then_some(&key))?;
+            }
+            keys.push((key, auto));
+        }
+        // Apply (infallible).
+        self.pk_index.reserve(records.len());
+        let mut out = Vec::with_capacity(records.len());
+        for (rec, (key, auto)) in records.into_iter().zip(keys) {
+            self.append(rec, &key, auto);
+            out.push(key);
+        }
+        self.next_pk = counter;
+        self.tracking.version += 1;
+        Ok(out)
+    }
+
+    /// The shape of a record (creating columns for new fields), reusing the last
+    /// shape when the record's fields match it.
+    fn shape_of(&mut self, rec: &Record, append_pk: bool) -> u32 {
+        if let Some(last) = self.last_shape {
+            let cols = &self.shapes.cols[last as usize];
+            let n = rec.len() + append_pk as usize;
+            if cols.len() == n
+                && rec.names().zip(cols.iter()).all(|(a, &c)| {
+                    let b = &self.names[c as usize];
+                    Arc::ptr_eq(a, b) || **a == **b
+                })
+                && (!append_pk || cols[n - 1] == self.pk_col)
+            {
+                return last;
+            }
+        }
+        let mut cols: Vec<u32> = Vec::with_capacity(rec.len() + 1);
+        for name in rec.names() {
+            cols.push(self.col_id_or_create(name));
+        }
+        if append_pk {
+            cols.push(self.pk_col);
+        }
+        let id = self.shapes.intern(&cols);
+        self.last_shape = Some(id);
+        id
+    }
+
+    /// Appends a checked record as a new row.
+    fn append(&mut self, rec: Record, key: &Value, auto: bool) {
+        let pos = self.row_shape.len();
+        let append_pk = auto && !rec.contains(&self.primary_key);
+        let shape = self.shape_of(&rec, append_pk);
+        let cols = &self.shapes.cols[shape as usize];
+        for ((_, value), &c) in rec.into_fields().into_iter().zip(cols.iter()) {
+            self.columns[c as usize].set(pos, value);
+        }
+        if auto {
+            self.columns[self.pk_col as usize].set_ref(pos, key.as_ref());
+        }
+        self.row_shape.push(shape);
+        if self.live.len() <= pos {
+            self.live.grow((pos + 1).max(self.live.len() * 2));
+        }
+        self.live.insert(pos);
+        self.n_live += 1;
+        let pos32 = pos as u32;
+        self.pk_index.insert(key.as_ref(), pos32);
+        for (c, ix) in &mut self.indexes {
+            let v = self
+                .shapes
+                .has(shape, *c)
+                .then(|| self.columns[*c as usize].get(pos));
+            ix.insert(pos32, v);
+        }
+        self.tracking.mark_dirty(pos);
+        self.tracking.undelete(key.as_ref());
+    }
+
+    /// Inserts the record, or handles the existing row with its key as `on_conflict`
+    /// says. A record without a key (absent or NULL) is inserted with an automatic key.
+    pub fn upsert(
+        &mut self,
+        record: Record,
+        on_conflict: OnConflict,
+    ) -> Result<(Value, UpsertAction)> {
+        let key = match record.get(&self.primary_key) {
+            None | Some(Value::Null) => None,
+            Some(k) => Some(k.clone()),
+        };
+        let Some(key) = key else {
+            return Ok((self.insert(record, true)?, UpsertAction::Inserted));
+        };
+        self.check_key(&key)?;
+        let Some(pos) = self.pk_index.get(key.as_ref()) else {
+            self.insert(record, true)?;
+            return Ok((key, UpsertAction::Inserted));
+        };
+        match on_conflict {
+            OnConflict::Error => Err(self.duplicate(&key)),
+            OnConflict::Ignore => Ok((key, UpsertAction::Ignored)),
+            OnConflict::Update => {
+                if self.schema.is_some() {
+                    self.validate(&self.record(pos).merged(&record), None)?;
+                }
+                self.apply_changes(pos, &record);
+                self.tracking.version += 1;
+                Ok((key, UpsertAction::Updated))
+            }
+        }
+    }
+
+    /// Merges `changes` into the rows at `positions` (live, distinct), atomically:
+    /// each merged record is validated first when `validate`; changing the primary
+    /// key re-keys the row (the new key must not be used by any other row, including
+    /// another row of the same call). Returns the number of rows updated.
+    pub fn update_positions(
+        &mut self,
+        positions: &[u32],
+        changes: &Record,
+        validate: bool,
+    ) -> Result<usize> {
+        debug_assert!(positions.iter().all(|&p| self.is_live(p)));
+        if let Some(new_key) = changes.get(&self.primary_key) {
+            self.check_key(new_key)?;
+            let rekeyed = positions
+                .iter()
+                .filter(|&&p| !py_eq(self.key_at(p), new_key.as_ref()))
+                .count();
+            if rekeyed > 1 || (rekeyed == 1 && self.pk_index.contains(new_key.as_ref())) {
+                return Err(self.duplicate(new_key));
+            }
+        }
+        if validate && self.schema.is_some() {
+            for &p in positions {
+                self.validate(&self.record(p).merged(changes), None)?;
+            }
+        }
+        for &p in positions {
+            self.apply_changes(p, changes);
+        }
+        if let Some(Value::Int(_) | Value::Bool(_)) = changes.get(&self.primary_key) {
+            let i = changes
+                .get(&self.primary_key)
+                .and_then(|k| k.as_ref().as_int_key());
+            if let Some(i) = i.filter(|&i| i >= self.next_pk && !positions.is_empty()) {
+                self.next_pk = i.saturating_add(1);
+            }
+        }
+        if !positions.is_empty() {
+            self.tracking.version += 1;
+        }
+        Ok(positions.len())
+    }
+
+    /// Applies checked changes to one row (infallible).
+    fn apply_changes(&mut self, pos: u32, changes: &Record) {
+        let p = pos as usize;
+        let shape = self.row_shape[p];
+        let mut added: Vec<u32> = Vec::new();
+        let mut old_key: Option<Value> = None;
+        for (name, value) in changes.iter() {
+            let c = self.col_id_or_create(name);
+            let present = self.shapes.has(shape, c);
+            let ix_pos = self.indexes.iter().position(|(ic, _)| *ic == c);
+            let old = if ix_pos.is_some() || c == self.pk_col {
+                Some(self.columns[c as usize].get(p).to_owned())
+            } else {
+                None
+            };
+            if c == self.pk_col && !py_eq(self.columns[c as usize].get(p), value.as_ref()) {
+                old_key.clone_from(&old);
+            }
+            self.columns[c as usize].set_ref(p, value.as_ref());
+            if !present {
+                added.push(c);
+            }
+            if let (Some(i), Some(old)) = (ix_pos, old) {
+                let ix = &mut self.indexes[i].1;
+                if !present || !crate::value::index_eq(old.as_ref(), value.as_ref()) {
+                    ix.remove(pos, present.then(|| old.as_ref()));
+                    ix.insert(pos, Some(value.as_ref()));
+                }
+            }
+        }
+        if !added.is_empty() {
+            let mut cols = self.shapes.cols[shape as usize].to_vec();
+            cols.extend(added);
+            self.row_shape[p] = self.shapes.intern(&cols);
+        }
+        if let Some(old_key) = old_key {
+            self.pk_index.remove(old_key.as_ref());
+            let new_key = self.columns[self.pk_col as usize].get(p);
+            self.pk_index.insert(new_key, pos);
+            self.tracking.undelete(new_key);
+            self.tracking.mark_deleted(old_key);
+        }
+        self.tracking.mark_dirty(p);
+    }
+
+    /// Deletes the rows at `positions` (live ones; others are skipped). Returns the
+    /// number of rows deleted.
+    pub fn delete_positions(&mut self, positions: &[u32]) -> usize {
+        let mut n = 0;
+        for &pos in positions {
+            let p = pos as usize;
+            if !self.live.contains(p) {
+                continue;
+            }
+            let shape = self.row_shape[p];
+            for (c, ix) in &mut self.indexes {
+                let v = self
+                    .shapes
+                    .has(shape, *c)
+                    .then(|| self.columns[*c as usize].get(p));
+                ix.remove(pos, v);
+            }
+            let key = self.columns[self.pk_col as usize].get(p).to_owned();
+            self.pk_index.remove(key.as_ref());
+            self.live.set(p, false);
+            self.n_live -= 1;
+            self.tracking.unmark_dirty(p);
+            self.tracking.mark_deleted(key);
+            n += 1;
+        }
+        if n > 0 {
+            self.tracking.version += 1;
+            self.maybe_compact();
+        }
+        n
+    }
+
+    /// Compacts when tombstones pass a quarter of the positions.
+    fn maybe_compact(&mut self) {
+        let dead = self.n_positions() - self.n_live;
+        if dead > 64 && dead * 4 > self.n_positions() {
+            self.compact();
+        }
+    }
+
+    /// Drops tombstones: gathers live rows into fresh columns and remaps every index
+    /// and the tracking bitmap through the same monotone position map.
+    pub fn compact(&mut self) {
+        let keep: Vec<usize> = self.live.ones().collect();
+        if keep.len() == self.n_positions() {
+            return;
+        }
+        let mut map = vec![u32::MAX; self.n_positions()];
+        for (new, &old) in keep.iter().enumerate() {
+            map[old] = new as u32;
+        }
+        self.columns = self.columns.iter().map(|c| c.gather(&keep)).collect();
+        self.row_shape = keep.iter().map(|&p| self.row_shape[p]).collect();
+        let mut live = FixedBitSet::with_capacity(keep.len());
+        live.insert_range(..);
+        self.live = live;
+        let mut dirty = FixedBitSet::with_capacity(keep.len());
+        for (new, &old) in keep.iter().enumerate() {
+            if old < self.tracking.dirty.len() && self.tracking.dirty.contains(old) {
+                dirty.insert(new);
+            }
+        }
+        self.tracking.n_dirty = dirty.count_ones(..);
+        self.tracking.dirty = dirty;
+        index::remap_all(
+            &mut self.pk_index,
+            self.indexes.iter_mut().map(|(_, i)| i),
+            &map,
+        );
+        debug_assert_eq!(self.pk_index.len(), self.n_live);
+    }
+
+    /// Creates an index on a field from the current rows; `false` (and no change) if
+    /// the field already has one.
+    pub fn create_index(&mut self, field: &str, kind: IndexKind) -> bool {
+        let c = self.col_id_or_create(field);
+        if self.index_on(c).is_some() {
+            return false;
+        }
+        let mut ix = Index::new(kind);
+        for p in self.live.ones() {
+            let v = self
+                .shapes
+                .has(self.row_shape[p], c)
+                .then(|| self.columns[c as usize].get(p));
+            ix.insert(p as u32, v);
+        }
+        self.indexes.push((c, ix));
+        true
+    }
+
+    /// Drops the index on a field; `false` if there was none.
+    pub fn drop_index(&mut self, field: &str) -> bool {
+        let Some(c) = self.column_id(field) else {
+            return false;
+        };
+        let before = self.indexes.len();
+        self.indexes.retain(|(ic, _)| *ic != c);
+        self.indexes.len() != before
+    }
+}
