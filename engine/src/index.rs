@@ -278,6 +278,15 @@ impl Index {
         }
     }
 
+    /// The number of rows [`Index::lookup`] would return, without copying them.
+    pub fn count(&self, value: ValueRef<'_>) -> usize {
+        match &self.map {
+            IndexMap::Hash(m) => m.get(&HashKeyRef(value)).map_or(0, Postings::len),
+            IndexMap::Sorted(_) if matches!(value, ValueRef::Map(_)) => self.lookup(value).len(),
+            IndexMap::Sorted(m) => m.get(&SortKey(value.to_owned())).map_or(0, Postings::len),
+        }
+    }
+
     /// Live rows lacking the field.
     pub fn absent(&self) -> &[u32] {
         self.absent.as_slice()
@@ -445,8 +454,10 @@ mod tests {
             .count(),
             0
         );
-        assert!(Index::new(IndexKind::Hash)
-            .range(Bound::Unbounded, Bound::Unbounded)
-            .is_none());
+        assert!(
+            Index::new(IndexKind::Hash)
+                .range(Bound::Unbounded, Bound::Unbounded)
+                .is_none()
+        );
     }
 }

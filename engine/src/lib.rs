@@ -30,4 +30,4 @@ pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;
 pub use schema::{FieldType, Schema, SchemaField};
 pub use table::{OnConflict, Table, TableData, UpsertAction};
-pub use value::{py_cmp, py_eq, total_cmp, DateTime, Name, Value, ValueKind, ValueRef};
+pub use value::{DateTime, Name, Value, ValueKind, ValueRef, py_cmp, py_eq, total_cmp};

@@ -162,7 +162,7 @@ impl Schema {
                     return Err(SchemaError::MissingField {
                         table: table.to_owned(),
                         field: f.name.to_string(),
-                    })
+                    });
                 }
                 Some(Value::Null) if f.nullable => {}
                 Some(v) if f.ty.accepts(v) => {}
@@ -172,7 +172,7 @@ impl Schema {
                         field: f.name.to_string(),
                         expected: f.ty.name().to_owned(),
                         actual: v.kind(),
-                    })
+                    });
                 }
             }
         }

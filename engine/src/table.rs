@@ -33,7 +33,7 @@ use crate::error::{Error, KeyProblem, Result};
 use crate::index::{self, Index, IndexKind, PkIndex};
 use crate::record::Record;
 use crate::schema::{FieldType, Schema};
-use crate::value::{py_eq, HashKey, HashKeyRef, Name, Value, ValueRef};
+use crate::value::{HashKey, HashKeyRef, Name, Value, ValueRef, py_eq};
 
 /// A table: its definition and its data behind one reader-writer lock.
 #[derive(Debug)]
@@ -481,7 +481,7 @@ impl TableData {
     /// The keys deleted since tracking was last reset, in deletion order.
     pub fn deleted_keys(&self) -> Vec<Value> {
         let mut keys: Vec<(&HashKey, &u64)> = self.tracking.deleted.iter().collect();
-        keys.sort_unstable_by_key(|(_, &seq)| seq);
+        keys.sort_unstable_by_key(|(_, seq)| **seq);
         keys.into_iter().map(|(k, _)| k.0.clone()).collect()
     }
 

@@ -1,0 +1,60 @@
+//! Errors raised while planning or running a query.
+
+use dictdb_engine::Value;
+
+/// A query error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// An engine error (a write inside an UPDATE or DELETE).
+    #[error(transparent)]
+    Engine(#[from] dictdb_engine::Error),
+    /// `+ - *` or SUM overflowed 64-bit integers.
+    #[error("integer overflow: {left} {op} {right}")]
+    Overflow {
+        /// The operator.
+        op: &'static str,
+        /// Left operand.
+        left: Value,
+        /// Right operand.
+        right: Value,
+    },
+    /// Division or modulo by zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// An operator applied to values it does not take.
+    #[error("unsupported operand types for {op}: {left} and {right}")]
+    Type {
+        /// The operator.
+        op: &'static str,
+        /// Left operand.
+        left: Value,
+        /// Right operand.
+        right: Value,
+    },
+    /// A value that cannot be a condition (text, lists, …).
+    #[error("{value} cannot be used as a condition")]
+    NotACondition {
+        /// The value.
+        value: Value,
+    },
+    /// SUM/AVG over a value that is not a number.
+    #[error("{function}({field}) over a non-numeric value {value}")]
+    NonNumeric {
+        /// The aggregate.
+        function: &'static str,
+        /// The field aggregated.
+        field: String,
+        /// The value met.
+        value: Value,
+    },
+    /// The same result name twice in an aggregate.
+    #[error("duplicate result name '{name}'")]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+}
+
+/// Result of query operations.
+pub type Result<T, E = QueryError> = std::result::Result<T, E>;

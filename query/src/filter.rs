@@ -1,0 +1,422 @@
+//! Vectorised filtering: the positions at which a condition is true (or false).
+//!
+//! [`select`] works on whole selections rather than row by row: a leaf predicate
+//! over one column (`col op constant`, `BETWEEN`, `IN`, `LIKE`, …) runs as one loop
+//! over that column's typed storage, and `AND`/`OR`/`NOT` combine sorted position
+//! lists. Asking for the rows where a condition is *false* (not merely not true) is
+//! what lets `NOT` follow Kleene logic on selections: `NOT x` is true exactly where
+//! `x` is false.
+//!
+//! Positions come out ascending, i.e. in insertion order.
+
+use dictdb_engine::column::ColumnView;
+use dictdb_engine::value::{Number, py_eq};
+use dictdb_engine::{TableData, Value, ValueRef};
+
+use crate::error::Result;
+use crate::expr::{self, BoundExpr, CmpOp, Expr, StrOp, Tri};
+use crate::like::LikePattern;
+
+/// The rows a filter starts from.
+#[derive(Clone, Debug)]
+pub enum Candidates {
+    /// Every live row.
+    All,
+    /// These live positions, ascending.
+    List(Vec<u32>),
+}
+
+impl Candidates {
+    /// Number of candidate rows.
+    pub fn len(&self, data: &TableData) -> usize {
+        match self {
+            Candidates::All => data.len(),
+            Candidates::List(v) => v.len(),
+        }
+    }
+
+    /// True when there is no candidate.
+    pub fn is_empty(&self, data: &TableData) -> bool {
+        self.len(data) == 0
+    }
+
+    /// The positions, materialised.
+    pub fn to_vec(&self, data: &TableData) -> Vec<u32> {
+        match self {
+            Candidates::All => all_positions(data),
+            Candidates::List(v) => v.clone(),
+        }
+    }
+}
+
+/// Every live position, ascending.
+pub fn all_positions(data: &TableData) -> Vec<u32> {
+    if data.is_dense() {
+        (0..data.n_positions() as u32).collect()
+    } else {
+        data.positions().collect()
+    }
+}
+
+/// Calls `f` for each candidate position, in order.
+#[inline]
+fn for_each_cand(data: &TableData, cands: &Candidates, mut f: impl FnMut(u32)) {
+    match cands {
+        Candidates::All if data.is_dense() => (0..data.n_positions() as u32).for_each(f),
+        Candidates::All => data.positions().for_each(f),
+        Candidates::List(v) => v.iter().for_each(|&p| f(p)),
+    }
+}
+
+/// The candidates at which `keep` holds.
+#[inline]
+fn scan(data: &TableData, cands: &Candidates, mut keep: impl FnMut(u32) -> bool) -> Vec<u32> {
+    let mut out = Vec::new();
+    for_each_cand(data, cands, |p| {
+        if keep(p) {
+            out.push(p)
+        }
+    });
+    out
+}
+
+fn try_scan(
+    data: &TableData,
+    cands: &Candidates,
+    mut keep: impl FnMut(u32) -> Result<bool>,
+) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut err = None;
+    for_each_cand(data, cands, |p| {
+        if err.is_some() {
+            return;
+        }
+        match keep(p) {
+            Ok(true) => out.push(p),
+            Ok(false) => {}
+            Err(e) => err = Some(e),
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Sorted union of two ascending lists.
+pub fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Sorted intersection of two ascending lists.
+pub fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The candidates not in `sub` (ascending, a subset of the candidates).
+fn difference(data: &TableData, cands: &Candidates, sub: &[u32]) -> Vec<u32> {
+    let mut j = 0;
+    scan(data, cands, |p| {
+        while j < sub.len() && sub[j] < p {
+            j += 1;
+        }
+        !(j < sub.len() && sub[j] == p)
+    })
+}
+
+/// A predicate over one column's value with constant operands.
+enum Leaf<'e> {
+    Cmp(CmpOp, &'e Value),
+    Between(&'e Value, &'e Value),
+    In(Vec<&'e Value>),
+    Like(&'e LikePattern),
+    Str(StrOp, &'e [String], bool),
+    Contains(&'e Value),
+    IsNull,
+    /// The column itself used as a condition.
+    Truthy,
+}
+
+impl Leaf<'_> {
+    #[inline]
+    fn eval(&self, v: ValueRef<'_>) -> Result<Tri> {
+        Ok(match self {
+            Leaf::Cmp(op, x) => op.apply(v, x.as_ref()),
+            Leaf::Between(lo, hi) => expr::between(v, lo.as_ref(), hi.as_ref()),
+            Leaf::In(items) => {
+                if v.is_null() {
+                    return Ok(None);
+                }
+                let mut saw_null = false;
+                for m in items {
+                    if m.is_null() {
+                        saw_null = true;
+                    } else if py_eq(v, m.as_ref()) {
+                        return Ok(Some(true));
+                    }
+                }
+                if saw_null { None } else { Some(false) }
+            }
+            Leaf::Like(p) => expr::like(p, v),
+            Leaf::Str(op, needles, ic) => expr::str_test(*op, needles, *ic, v),
+            Leaf::Contains(item) => expr::contains(v, item.as_ref()),
+            Leaf::IsNull => Some(v.is_null()),
+            Leaf::Truthy => expr::truthiness(v)?,
+        })
+    }
+}
+
+/// Recognises `column op constants` shapes.
+fn as_leaf(e: &BoundExpr) -> Option<(Option<u32>, Leaf<'_>)> {
+    let column = |e: &BoundExpr| e.as_column().copied();
+    Some(match e {
+        Expr::Cmp { op, left, right } => match (&**left, &**right) {
+            (Expr::Column(c), Expr::Literal(v)) => (*c, Leaf::Cmp(*op, v)),
+            (Expr::Literal(v), Expr::Column(c)) => (*c, Leaf::Cmp(op.flip(), v)),
+            _ => return None,
+        },
+        Expr::Between { expr, low, high } => (
+            column(expr)?,
+            Leaf::Between(low.as_literal()?, high.as_literal()?),
+        ),
+        Expr::InList { expr, list } => {
+            let items: Option<Vec<&Value>> = list.iter().map(|e| e.as_literal()).collect();
+            (column(expr)?, Leaf::In(items?))
+        }
+        Expr::Like { expr, pattern } => (column(expr)?, Leaf::Like(pattern)),
+        Expr::StrTest {
+            expr,
+            op,
+            needles,
+            ignore_case,
+        } => (column(expr)?, Leaf::Str(*op, needles, *ignore_case)),
+        Expr::Contains { expr, item } => (column(expr)?, Leaf::Contains(item)),
+        Expr::IsNull(inner) => (column(inner)?, Leaf::IsNull),
+        Expr::Column(c) => (*c, Leaf::Truthy),
+        _ => return None,
+    })
+}
+
+#[inline]
+fn cmp_i64(op: CmpOp, x: i64, l: i64) -> bool {
+    match op {
+        CmpOp::Eq => x == l,
+        CmpOp::Ne => x != l,
+        CmpOp::Lt => x < l,
+        CmpOp::Le => x <= l,
+        CmpOp::Gt => x > l,
+        CmpOp::Ge => x >= l,
+    }
+}
+
+#[inline]
+fn cmp_f64(op: CmpOp, x: f64, l: f64) -> bool {
+    match op {
+        CmpOp::Eq => x == l,
+        CmpOp::Ne => x != l,
+        CmpOp::Lt => x < l,
+        CmpOp::Le => x <= l,
+        CmpOp::Gt => x > l,
+        CmpOp::Ge => x >= l,
+    }
+}
+
+/// A number that converts to `f64` exactly (comparisons in `f64` are then exact).
+fn exact_f64(v: &Value) -> Option<f64> {
+    match v.as_ref().as_number()? {
+        Number::Float(x) => Some(x),
+        Number::Int(i) if i.unsigned_abs() <= 1 << 53 => Some(i as f64),
+        Number::Int(_) => None,
+    }
+}
+
+/// An integer constant (bools count as 0/1).
+fn int_const(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Bool(b) => Some(*b as i64),
+        _ => None,
+    }
+}
+
+fn leaf_select(
+    data: &TableData,
+    col: Option<u32>,
+    leaf: &Leaf<'_>,
+    cands: &Candidates,
+    want: bool,
+) -> Result<Vec<u32>> {
+    let null_ok = leaf.eval(ValueRef::Null)? == Some(want);
+    let Some(c) = col else {
+        return Ok(if null_ok {
+            cands.to_vec(data)
+        } else {
+            Vec::new()
+        });
+    };
+    let column = data.column(c);
+    let len = column.len();
+    let nulls = column.nulls();
+    let is_null = |p: usize| p >= len || nulls.is_some_and(|n| n.contains(p));
+    macro_rules! typed {
+        ($test:expr) => {{
+            let test = $test;
+            Ok(scan(data, cands, |p| {
+                let p = p as usize;
+                if is_null(p) { null_ok } else { test(p) == want }
+            }))
+        }};
+    }
+    match (column.view(), leaf) {
+        (ColumnView::Empty, _) => Ok(if null_ok {
+            cands.to_vec(data)
+        } else {
+            Vec::new()
+        }),
+        (ColumnView::Int(v), Leaf::Cmp(op, lit)) if int_const(lit).is_some() => {
+            let l = int_const(lit).unwrap();
+            typed!(|p: usize| cmp_i64(*op, v[p], l))
+        }
+        (ColumnView::Int(v), Leaf::Between(lo, hi))
+            if int_const(lo).is_some() && int_const(hi).is_some() =>
+        {
+            let (lo, hi) = (int_const(lo).unwrap(), int_const(hi).unwrap());
+            typed!(|p: usize| lo <= v[p] && v[p] <= hi)
+        }
+        (ColumnView::Float(v), Leaf::Cmp(op, lit)) if exact_f64(lit).is_some() => {
+            let l = exact_f64(lit).unwrap();
+            typed!(|p: usize| cmp_f64(*op, v[p], l))
+        }
+        (ColumnView::Float(v), Leaf::Between(lo, hi))
+            if exact_f64(lo).is_some() && exact_f64(hi).is_some() =>
+        {
+            let (lo, hi) = (exact_f64(lo).unwrap(), exact_f64(hi).unwrap());
+            typed!(|p: usize| lo <= v[p] && v[p] <= hi)
+        }
+        (ColumnView::Bool(v), Leaf::Truthy) => typed!(|p: usize| v[p]),
+        (ColumnView::Bool(v), Leaf::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), lit))
+            if int_const(lit).is_some() =>
+        {
+            let l = int_const(lit).unwrap();
+            typed!(|p: usize| cmp_i64(*op, v[p] as i64, l))
+        }
+        (ColumnView::StrDict(d), _) => {
+            let table: Vec<bool> = d
+                .dict()
+                .iter()
+                .map(|s| Ok(leaf.eval(ValueRef::Str(s))? == Some(want)))
+                .collect::<Result<_>>()?;
+            let codes = d.codes();
+            Ok(scan(data, cands, |p| {
+                let p = p as usize;
+                if is_null(p) {
+                    null_ok
+                } else {
+                    table[codes[p] as usize]
+                }
+            }))
+        }
+        (ColumnView::StrArena(a), Leaf::Like(pat)) => typed!(|p: usize| pat.matches(a.get(p))),
+        _ => try_scan(data, cands, |p| {
+            Ok(leaf.eval(column.get(p as usize))? == Some(want))
+        }),
+    }
+}
+
+/// The candidates at which `e` evaluates to `want` (never those where it is
+/// unknown), ascending.
+pub fn select(data: &TableData, e: &BoundExpr, cands: &Candidates, want: bool) -> Result<Vec<u32>> {
+    if let Some((col, leaf)) = as_leaf(e) {
+        return leaf_select(data, col, &leaf, cands, want);
+    }
+    match e {
+        Expr::Literal(v) => {
+            let t = expr::truthiness(v.as_ref())?;
+            Ok(if t == Some(want) {
+                cands.to_vec(data)
+            } else {
+                Vec::new()
+            })
+        }
+        Expr::Not(inner) => select(data, inner, cands, !want),
+        Expr::IsTrue(inner) => {
+            let t = select(data, inner, cands, true)?;
+            if want {
+                Ok(t)
+            } else {
+                Ok(difference(data, cands, &t))
+            }
+        }
+        // Narrowing: AND true / OR false keep the rows every part agrees on.
+        Expr::And(parts) if want => narrow(data, parts, cands, true),
+        Expr::Or(parts) if !want => narrow(data, parts, cands, false),
+        // Widening: AND false / OR true take the rows any part decides.
+        Expr::And(parts) | Expr::Or(parts) => {
+            let mut found: Vec<u32> = Vec::new();
+            let mut rest = cands.clone();
+            for part in parts {
+                if rest.is_empty(data) {
+                    break;
+                }
+                let hit = select(data, part, &rest, want)?;
+                if hit.is_empty() {
+                    continue;
+                }
+                rest = Candidates::List(difference(data, &rest, &hit));
+                found = union(&found, &hit);
+            }
+            Ok(found)
+        }
+        other => try_scan(data, cands, |p| Ok(other.truth(data, p)? == Some(want))),
+    }
+}
+
+fn narrow(
+    data: &TableData,
+    parts: &[BoundExpr],
+    cands: &Candidates,
+    want: bool,
+) -> Result<Vec<u32>> {
+    let mut cur = cands.clone();
+    for part in parts {
+        cur = Candidates::List(select(data, part, &cur, want)?);
+        if cur.is_empty(data) {
+            break;
+        }
+    }
+    Ok(cur.to_vec(data))
+}
