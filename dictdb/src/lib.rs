@@ -1,1 +1,322 @@
-//! placeholder
+//! dictdb-rs: a fast embedded in-memory table database.
+//!
+//! Tables hold schemaless records (or typed ones, with a [`Schema`]) under a primary
+//! key; secondary hash and sorted indexes speed up queries; queries are planned
+//! (index lookups, ranges, top-k) and run over columnar storage. Every table has its
+//! own reader-writer lock, and every multi-row write is atomic.
+//!
+//! ```
+//! use dictdb::{Agg, Aggregation, Database, IndexKind, Query, Value, col, record};
+//!
+//! let db = Database::new();
+//! let users = db.create_table("users", "id")?;
+//! users.insert_many(vec![
+//!     record! { "name" => "Ada", "age" => 36, "city" => "London" },
+//!     record! { "name" => "Grace", "age" => 45, "city" => "New York" },
+//!     record! { "name" => "Linus", "age" => 17, "city" => "Helsinki" },
+//! ])?;
+//! users.create_index("age", IndexKind::Sorted);
+//!
+//! // Adults, oldest first, two at most.
+//! let rows = users.select(
+//!     &Query::new().filter(col("age").ge(18)).order_by_desc("age").limit(2).columns(["name"]),
+//! )?;
+//! assert_eq!(rows, vec![record! { "name" => "Grace" }, record! { "name" => "Ada" }]);
+//!
+//! // Lookups by key, updates and deletes by condition.
+//! assert_eq!(users.get(&Value::Int(3)).unwrap().get("name"), Some(&Value::str("Linus")));
+//! assert_eq!(users.update(&col("name").eq("Linus"), record! { "age" => 18 })?, 1);
+//! assert_eq!(users.delete(&col("city").eq("London"))?, 1);
+//!
+//! // Aggregates.
+//! let stats = users.aggregate(&Aggregation::new().agg("n", Agg::count()).agg("avg", Agg::avg("age")))?;
+//! assert_eq!(stats[0], record! { "n" => 2, "avg" => 31.5 });
+//! # Ok::<(), dictdb::Error>(())
+//! ```
+//!
+//! The crate re-exports the engine's values and records and the query layer's
+//! builder; [`Database`] and [`Table`] are the entry points.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+pub use dictdb_engine::{
+    DateTime, Error as EngineError, FieldType, IndexKind, KeyProblem, Name, OnConflict, Record,
+    Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, record,
+};
+pub use dictdb_query::{
+    Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
+};
+
+/// An error of the `dictdb` API: an engine error (tables, keys, schemas) or a
+/// query error (evaluation).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Tables, keys, schemas.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Evaluating a query.
+    #[error(transparent)]
+    Query(QueryError),
+}
+
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Engine(e) => Error::Engine(e),
+            other => Error::Query(other),
+        }
+    }
+}
+
+/// Result of the `dictdb` API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A database: a catalog of tables.
+#[derive(Debug, Default)]
+pub struct Database {
+    catalog: dictdb_engine::Catalog,
+    planner: RwLock<PlannerConfig>,
+}
+
+impl Database {
+    /// An empty database.
+    pub fn new() -> Database {
+        Database::default()
+    }
+
+    /// Creates a schemaless table with this primary-key field.
+    pub fn create_table(&self, name: &str, primary_key: &str) -> Result<Table> {
+        self.create_table_with_schema(name, primary_key, None)
+    }
+
+    /// Creates a table, typed when a schema is given (a schema without the key
+    /// field gets it as a required `int`).
+    pub fn create_table_with_schema(
+        &self,
+        name: &str,
+        primary_key: &str,
+        schema: Option<Schema>,
+    ) -> Result<Table> {
+        let inner = self.catalog.create_table(name, primary_key, schema)?;
+        Ok(self.handle(inner))
+    }
+
+    /// Drops a table.
+    pub fn drop_table(&self, name: &str) -> Result<()> {
+        self.catalog.drop_table(name)?;
+        Ok(())
+    }
+
+    /// A handle to a table.
+    pub fn table(&self, name: &str) -> Result<Table> {
+        Ok(self.handle(self.catalog.table(name)?))
+    }
+
+    /// Table names in creation order.
+    pub fn table_names(&self) -> Vec<String> {
+        self.catalog.table_names()
+    }
+
+    /// Sets the planner rules used by handles obtained afterwards.
+    pub fn set_planner(&self, config: PlannerConfig) {
+        *self.planner.write() = config;
+    }
+
+    fn handle(&self, inner: Arc<dictdb_engine::Table>) -> Table {
+        Table {
+            inner,
+            planner: *self.planner.read(),
+        }
+    }
+}
+
+/// A handle to a table (cheap to clone; all clones share the table).
+#[derive(Clone, Debug)]
+pub struct Table {
+    inner: Arc<dictdb_engine::Table>,
+    planner: PlannerConfig,
+}
+
+impl Table {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The primary-key field.
+    pub fn primary_key(&self) -> &str {
+        self.inner.primary_key()
+    }
+
+    /// The schema of a typed table.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.inner.schema()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// The same table, planned with other planner rules.
+    pub fn with_planner(&self, planner: PlannerConfig) -> Table {
+        Table {
+            inner: self.inner.clone(),
+            planner,
+        }
+    }
+
+    /// The engine table (its locks and raw data).
+    pub fn engine(&self) -> &Arc<dictdb_engine::Table> {
+        &self.inner
+    }
+
+    /// Inserts a record; returns its key (automatic when the key field is absent or NULL).
+    pub fn insert(&self, record: Record) -> Result<Value> {
+        Ok(self.inner.insert(record)?)
+    }
+
+    /// Inserts records atomically (all or none); returns their keys in input order.
+    pub fn insert_many(&self, records: Vec<Record>) -> Result<Vec<Value>> {
+        Ok(self.inner.insert_many(records)?)
+    }
+
+    /// Like [`Table::insert_many`] without schema validation (DictDB's
+    /// `skip_validation=True`); keys are still checked.
+    pub fn insert_many_unvalidated(&self, records: Vec<Record>) -> Result<Vec<Value>> {
+        Ok(self.inner.write().insert_many(records, false)?)
+    }
+
+    /// Inserts the record, or resolves a key conflict as `on_conflict` says.
+    pub fn upsert(&self, record: Record, on_conflict: OnConflict) -> Result<(Value, UpsertAction)> {
+        Ok(self.inner.upsert(record, on_conflict)?)
+    }
+
+    /// A copy of the row with this key.
+    pub fn get(&self, key: &Value) -> Option<Record> {
+        self.inner.get(key)
+    }
+
+    /// Runs a query.
+    pub fn select(&self, query: &Query) -> Result<Vec<Record>> {
+        let data = self.inner.read();
+        let plan = dictdb_query::plan(query, &dictdb_query::TableInfo::of(&data), &self.planner);
+        Ok(dictdb_query::execute(&plan, &data)?)
+    }
+
+    /// The plan a query would run with, as text lines.
+    pub fn explain(&self, query: &Query) -> Vec<String> {
+        let info = dictdb_query::TableInfo::of(&self.inner.read());
+        dictdb_query::plan(query, &info, &self.planner).explain()
+    }
+
+    /// Merges `changes` into every row where `filter` is true, atomically (each
+    /// merged record is validated first; changing the key re-keys the row). Returns
+    /// the number of rows updated (0 is not an error here).
+    pub fn update(&self, filter: &Expr, changes: Record) -> Result<usize> {
+        self.update_where(Some(filter), changes)
+    }
+
+    /// [`Table::update`] with an optional filter (`None` = every row).
+    pub fn update_where(&self, filter: Option<&Expr>, changes: Record) -> Result<usize> {
+        let mut data = self.inner.write();
+        let positions = self.matching(&data, filter)?;
+        Ok(data.update_positions(&positions, &changes, true)?)
+    }
+
+    /// Deletes every row where `filter` is true; returns the count.
+    pub fn delete(&self, filter: &Expr) -> Result<usize> {
+        self.delete_where(Some(filter))
+    }
+
+    /// [`Table::delete`] with an optional filter (`None` = every row).
+    pub fn delete_where(&self, filter: Option<&Expr>) -> Result<usize> {
+        let mut data = self.inner.write();
+        let positions = self.matching(&data, filter)?;
+        Ok(data.delete_positions(&positions))
+    }
+
+    fn matching(&self, data: &dictdb_engine::TableData, filter: Option<&Expr>) -> Result<Vec<u32>> {
+        let query = match filter {
+            Some(f) => Query::new().filter(f.clone()),
+            None => Query::new(),
+        };
+        let plan = dictdb_query::plan(&query, &dictdb_query::TableInfo::of(data), &self.planner);
+        let bound = plan.filter.as_ref().map(|f| f.bind(data));
+        Ok(dictdb_query::exec::matching_positions(
+            &plan.access,
+            bound.as_ref(),
+            data,
+        )?)
+    }
+
+    /// Runs an aggregation: one record without group keys, else one per group in
+    /// order of first appearance.
+    pub fn aggregate(&self, aggregation: &Aggregation) -> Result<Vec<Record>> {
+        let data = self.inner.read();
+        let info = dictdb_query::TableInfo::of(&data);
+        let access = dictdb_query::aggregate::plan_access(aggregation, &info, &self.planner);
+        Ok(dictdb_query::aggregate::execute(
+            aggregation,
+            &access,
+            &data,
+        )?)
+    }
+
+    /// Creates an index; `false` if the field already had one (left as it is).
+    pub fn create_index(&self, field: &str, kind: IndexKind) -> bool {
+        self.inner.create_index(field, kind)
+    }
+
+    /// Drops the index on a field; `false` if there was none.
+    pub fn drop_index(&self, field: &str) -> bool {
+        self.inner.drop_index(field)
+    }
+
+    /// Indexed fields and their kinds, in creation order.
+    pub fn indexes(&self) -> Vec<(String, IndexKind)> {
+        self.inner
+            .read()
+            .indexes()
+            .map(|(f, ix)| (f.to_string(), ix.kind()))
+            .collect()
+    }
+
+    /// Approximate heap bytes held by the table's storage and indexes.
+    pub fn heap_bytes(&self) -> usize {
+        self.inner.read().heap_bytes()
+    }
+
+    /// A counter that moves on every write.
+    pub fn version(&self) -> u64 {
+        self.inner.read().version()
+    }
+
+    /// True when rows changed since tracking was last reset.
+    pub fn has_changes(&self) -> bool {
+        self.inner.read().has_changes()
+    }
+
+    /// Copies of the rows written since tracking was last reset (insertion order).
+    pub fn dirty_records(&self) -> Vec<Record> {
+        self.inner.read().dirty_records()
+    }
+
+    /// Keys deleted since tracking was last reset (deletion order).
+    pub fn deleted_keys(&self) -> Vec<Value> {
+        self.inner.read().deleted_keys()
+    }
+
+    /// Resets change tracking.
+    pub fn clear_tracking(&self) {
+        self.inner.write().clear_tracking()
+    }
+}
