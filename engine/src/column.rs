@@ -195,14 +195,6 @@ impl ArenaStr {
 }
 
 impl StrColumn {
-    #[inline]
-    fn get(&self, pos: usize) -> &str {
-        match self {
-            StrColumn::Dict(d) => &d.dict[d.codes[pos] as usize],
-            StrColumn::Arena(a) => a.get(pos),
-        }
-    }
-
     fn len(&self) -> usize {
         match self {
             StrColumn::Dict(d) => d.codes.len(),
@@ -302,23 +294,33 @@ impl Column {
     /// The value at a position (NULL past the end).
     #[inline]
     pub fn get(&self, pos: usize) -> ValueRef<'_> {
-        if pos >= self.len() || self.nulls.contains(pos) {
+        if self.n_nulls > 0 && pos < self.nulls.len() && self.nulls.contains(pos) {
             return ValueRef::Null;
         }
         match &self.data {
             ColumnData::Empty(_) => ValueRef::Null,
-            ColumnData::Int(v) => ValueRef::Int(v[pos]),
-            ColumnData::Float(v) => ValueRef::Float(v[pos]),
-            ColumnData::Bool(v) => ValueRef::Bool(v[pos]),
-            ColumnData::Str(s) => ValueRef::Str(s.get(pos)),
-            ColumnData::Any(v) => v[pos].as_ref(),
+            ColumnData::Int(v) => v.get(pos).map_or(ValueRef::Null, |&x| ValueRef::Int(x)),
+            ColumnData::Float(v) => v.get(pos).map_or(ValueRef::Null, |&x| ValueRef::Float(x)),
+            ColumnData::Bool(v) => v.get(pos).map_or(ValueRef::Null, |&x| ValueRef::Bool(x)),
+            ColumnData::Str(StrColumn::Dict(d)) => d
+                .codes
+                .get(pos)
+                .map_or(ValueRef::Null, |&c| ValueRef::Str(&d.dict[c as usize])),
+            ColumnData::Str(StrColumn::Arena(a)) => {
+                if pos < a.spans.len() {
+                    ValueRef::Str(a.get(pos))
+                } else {
+                    ValueRef::Null
+                }
+            }
+            ColumnData::Any(v) => v.get(pos).map_or(ValueRef::Null, Value::as_ref),
         }
     }
 
     /// True if the position is NULL (or past the end).
     #[inline]
     pub fn is_null(&self, pos: usize) -> bool {
-        pos >= self.len() || self.nulls.contains(pos)
+        pos >= self.len() || (self.n_nulls > 0 && self.nulls.contains(pos))
     }
 
     /// The null bitmap, `None` when no stored position is NULL.

@@ -70,20 +70,28 @@ impl Postings {
 
 /// The primary-key index: key → row position.
 ///
-/// Keys equal to an integer (`3`, `3.0`, `True`) live in an integer map, the fast
-/// path for the common integer keys; all others in a map of [`HashKey`]s.
+/// Keys equal to an integer (`3`, `3.0`, `True`) take the integer path: a
+/// direct-mapped array while the integer keys are non-negative and dense (auto
+/// keys, ids 1..N: one load per lookup, no hashing), a hash map for the others.
+/// Every other key lives in a map of [`HashKey`]s.
 #[derive(Clone, Debug, Default)]
 pub struct PkIndex {
+    /// `dense[k]` = position of integer key `k`, or [`NONE`].
+    dense: Vec<u32>,
+    n_dense: usize,
     ints: HashMap<i64, u32>,
     others: HashMap<HashKey, u32>,
 }
+
+/// An empty slot of the dense array.
+const NONE: u32 = u32::MAX;
 
 impl PkIndex {
     /// The position of a key.
     #[inline]
     pub fn get(&self, key: ValueRef<'_>) -> Option<u32> {
         match key.as_int_key() {
-            Some(i) => self.ints.get(&i).copied(),
+            Some(i) => self.get_int(i),
             None if self.others.is_empty() => None,
             None => self.others.get(&HashKeyRef(key)).copied(),
         }
@@ -92,6 +100,12 @@ impl PkIndex {
     /// The position of an integer key.
     #[inline]
     pub fn get_int(&self, key: i64) -> Option<u32> {
+        if let Some(&p) = usize::try_from(key).ok().and_then(|k| self.dense.get(k)) {
+            return (p != NONE).then_some(p);
+        }
+        if self.ints.is_empty() {
+            return None;
+        }
         self.ints.get(&key).copied()
     }
 
@@ -101,29 +115,53 @@ impl PkIndex {
         self.get(key).is_some()
     }
 
-    /// Sets the position of a key.
+    /// Sets the position of a key (the key must not be present).
     pub fn insert(&mut self, key: ValueRef<'_>, pos: u32) {
         match key.as_int_key() {
-            Some(i) => {
-                self.ints.insert(i, pos);
-            }
+            Some(i) => self.insert_int(i, pos),
             None => {
                 self.others.insert(HashKey(key.to_owned()), pos);
             }
         }
     }
 
+    fn insert_int(&mut self, key: i64, pos: u32) {
+        debug_assert!(pos != NONE);
+        if let Ok(k) = usize::try_from(key) {
+            // Grow the array while it stays at most about twice the keys it holds.
+            if k >= self.dense.len() && k < 2 * self.n_dense + 1024 {
+                let new_len = (k + 1).max(self.dense.len() * 3 / 2);
+                self.dense.resize(new_len, NONE);
+            }
+            if let Some(slot) = self.dense.get_mut(k) {
+                debug_assert!(*slot == NONE);
+                *slot = pos;
+                self.n_dense += 1;
+                return;
+            }
+        }
+        self.ints.insert(key, pos);
+    }
+
     /// Removes a key, returning its position.
     pub fn remove(&mut self, key: ValueRef<'_>) -> Option<u32> {
         match key.as_int_key() {
-            Some(i) => self.ints.remove(&i),
+            Some(i) => {
+                if let Some(slot) = usize::try_from(i).ok().and_then(|k| self.dense.get_mut(k))
+                    && *slot != NONE
+                {
+                    self.n_dense -= 1;
+                    return Some(std::mem::replace(slot, NONE));
+                }
+                self.ints.remove(&i)
+            }
             None => self.others.remove(&HashKeyRef(key)),
         }
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.ints.len() + self.others.len()
+        self.n_dense + self.ints.len() + self.others.len()
     }
 
     /// True when empty.
@@ -133,10 +171,13 @@ impl PkIndex {
 
     /// Reserves room for `n` more keys.
     pub fn reserve(&mut self, n: usize) {
-        self.ints.reserve(n);
+        self.dense.reserve(n);
     }
 
     fn remap(&mut self, map: &[u32]) {
+        for p in self.dense.iter_mut().filter(|p| **p != NONE) {
+            *p = map[*p as usize];
+        }
         for p in self.ints.values_mut() {
             *p = map[*p as usize];
         }
@@ -146,7 +187,9 @@ impl PkIndex {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.ints.capacity() * 13 + self.others.capacity() * (std::mem::size_of::<Value>() + 5)
+        self.dense.capacity() * 4
+            + self.ints.capacity() * 13
+            + self.others.capacity() * (std::mem::size_of::<Value>() + 5)
     }
 }
 
@@ -222,6 +265,41 @@ impl Index {
                 }
             },
             IndexMap::Sorted(m) => m.entry(SortKey(value.to_owned())).or_default().insert(pos),
+        }
+    }
+
+    /// Adds rows whose positions are all greater than any position in the index
+    /// (a bulk append). A sorted index groups equal values first, so the B-tree
+    /// sees one operation per distinct value.
+    pub fn insert_appended<'a>(&mut self, rows: impl Iterator<Item = (u32, Option<ValueRef<'a>>)>) {
+        let IndexMap::Sorted(m) = &mut self.map else {
+            for (pos, v) in rows {
+                self.insert(pos, v);
+            }
+            return;
+        };
+        let mut groups: HashMap<HashKeyRef<'a>, (ValueRef<'a>, Vec<u32>)> = HashMap::new();
+        let mut order: Vec<HashKeyRef<'a>> = Vec::new();
+        for (pos, v) in rows {
+            let Some(v) = v else {
+                self.absent.insert(pos);
+                continue;
+            };
+            let k = HashKeyRef(v);
+            match groups.get_mut(&k) {
+                Some((_, ps)) => ps.push(pos),
+                None => {
+                    order.push(k);
+                    groups.insert(k, (v, vec![pos]));
+                }
+            }
+        }
+        for k in order {
+            let (v, ps) = groups.remove(&k).expect("grouped above");
+            let postings = m.entry(SortKey(v.to_owned())).or_default();
+            for p in ps {
+                postings.insert(p);
+            }
         }
     }
 
@@ -394,6 +472,29 @@ mod tests {
         assert_eq!(pk.get(ValueRef::Float(2.5)), Some(2));
         assert_eq!(pk.remove(ValueRef::Bool(true)), Some(0));
         assert_eq!(pk.len(), 2);
+    }
+
+    #[test]
+    fn pk_index_dense_and_sparse_integer_keys() {
+        let mut pk = PkIndex::default();
+        for k in 1..=5000i64 {
+            pk.insert(ValueRef::Int(k), k as u32);
+        }
+        pk.insert(ValueRef::Int(-7), 9000);
+        pk.insert(ValueRef::Int(1 << 40), 9001);
+        assert!(pk.dense.len() > 5000 && pk.ints.len() == 2);
+        assert_eq!(pk.get(ValueRef::Int(4321)), Some(4321));
+        assert_eq!(pk.get(ValueRef::Float(4321.0)), Some(4321));
+        assert_eq!(pk.get(ValueRef::Int(-7)), Some(9000));
+        assert_eq!(pk.get(ValueRef::Int(1 << 40)), Some(9001));
+        assert_eq!(pk.get(ValueRef::Int(0)), None);
+        assert_eq!(pk.get(ValueRef::Int(5001)), None);
+        assert_eq!(pk.remove(ValueRef::Int(4321)), Some(4321));
+        assert_eq!(pk.get(ValueRef::Int(4321)), None);
+        assert_eq!(pk.remove(ValueRef::Int(4321)), None);
+        assert_eq!(pk.len(), 5001);
+        pk.insert(ValueRef::Int(4321), 1);
+        assert_eq!(pk.get(ValueRef::Int(4321)), Some(1));
     }
 
     #[test]

@@ -57,9 +57,9 @@ impl Record {
         }
     }
 
-    /// Appends a field without checking for a duplicate name; the caller guarantees
-    /// `name` is not present.
-    pub(crate) fn push_unique(&mut self, name: Name, value: Value) {
+    /// Appends a field without looking for an existing one of that name; the
+    /// caller guarantees `name` is not present (checked in debug builds).
+    pub fn push_unique(&mut self, name: Name, value: Value) {
         debug_assert!(!self.contains(&name));
         self.fields.push((name, value));
     }

@@ -625,6 +625,13 @@ impl Hash for HashKeyRef<'_> {
     }
 }
 
+impl PartialEq for HashKeyRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        index_eq(self.0, other.0)
+    }
+}
+impl Eq for HashKeyRef<'_> {}
+
 impl hashbrown::Equivalent<HashKey> for HashKeyRef<'_> {
     fn equivalent(&self, key: &HashKey) -> bool {
         index_eq(self.0, key.0.as_ref())

@@ -79,10 +79,7 @@ fn finish(
     }
     let start = plan.offset.min(positions.len());
     let end = end.min(positions.len());
-    positions[start..end]
-        .iter()
-        .map(|&p| projection.row(data, p))
-        .collect()
+    projection.rows(data, &positions[start..end])
 }
 
 fn page<T>(rows: Vec<T>, offset: usize, limit: Option<usize>) -> Vec<T> {
@@ -118,13 +115,43 @@ impl Projection {
         self.items.is_some()
     }
 
+    /// The output rows at several positions, built column by column.
+    pub(crate) fn rows(&self, data: &TableData, positions: &[u32]) -> Result<Vec<Record>> {
+        let Some(items) = &self.items else {
+            return Ok(data.records(positions));
+        };
+        let mut out: Vec<Record> = positions
+            .iter()
+            .map(|_| Record::with_capacity(items.len()))
+            .collect();
+        for (name, e) in items {
+            match e {
+                crate::expr::Expr::Column(c) => {
+                    let vals: Vec<ValueRef<'_>> = positions
+                        .iter()
+                        .map(|&p| crate::expr::column_value(data, *c, p))
+                        .collect();
+                    for (r, v) in out.iter_mut().zip(vals) {
+                        r.push_unique(name.clone(), v.to_owned());
+                    }
+                }
+                e => {
+                    for (r, &p) in out.iter_mut().zip(positions) {
+                        r.push_unique(name.clone(), e.eval(data, p)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn row(&self, data: &TableData, pos: u32) -> Result<Record> {
         match &self.items {
             None => Ok(data.record(pos)),
             Some(items) => {
                 let mut r = Record::with_capacity(items.len());
                 for (name, e) in items {
-                    r.set(name.clone(), e.eval(data, pos)?);
+                    r.push_unique(name.clone(), e.eval(data, pos)?);
                 }
                 Ok(r)
             }
@@ -359,18 +386,18 @@ impl<'a> KeyColumns<'a> {
     }
 }
 
-/// A float ordered by the total order (NaN greatest, `-0.0 == 0.0`).
-#[derive(Clone, Copy, PartialEq)]
-struct OrdF64(f64);
-impl Eq for OrdF64 {}
-impl PartialOrd for OrdF64 {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+/// A float as an integer with the same total order (NaN greatest, all NaNs equal,
+/// `-0.0 == 0.0`), so heaps and sorts compare integers.
+#[inline]
+fn f64_key(x: f64) -> u64 {
+    if x.is_nan() {
+        return u64::MAX;
     }
-}
-impl Ord for OrdF64 {
-    fn cmp(&self, other: &Self) -> Ordering {
-        total_cmp(ValueRef::Float(self.0), ValueRef::Float(other.0))
+    let bits = (x + 0.0).to_bits(); // -0.0 + 0.0 == +0.0
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
     }
 }
 
@@ -436,8 +463,8 @@ pub fn sort(data: &TableData, keys: &[OrderKey], positions: Vec<u32>) -> Result<
         return Ok(match (fk, desc) {
             (FastKey::Int(v), false) => sorted_by(&positions, |p| v[p as usize]),
             (FastKey::Int(v), true) => sorted_by(&positions, |p| Reverse(v[p as usize])),
-            (FastKey::Float(v), false) => sorted_by(&positions, |p| OrdF64(v[p as usize])),
-            (FastKey::Float(v), true) => sorted_by(&positions, |p| Reverse(OrdF64(v[p as usize]))),
+            (FastKey::Float(v), false) => sorted_by(&positions, |p| f64_key(v[p as usize])),
+            (FastKey::Float(v), true) => sorted_by(&positions, |p| Reverse(f64_key(v[p as usize]))),
         });
     }
     let bound: Vec<BoundExpr> = keys.iter().map(|k| k.expr.bind(data)).collect();
@@ -461,9 +488,9 @@ pub fn top_k(
         return Ok(match (fk, desc) {
             (FastKey::Int(v), false) => heap_top(&positions, k, |p| v[p as usize]),
             (FastKey::Int(v), true) => heap_top(&positions, k, |p| Reverse(v[p as usize])),
-            (FastKey::Float(v), false) => heap_top(&positions, k, |p| OrdF64(v[p as usize])),
+            (FastKey::Float(v), false) => heap_top(&positions, k, |p| f64_key(v[p as usize])),
             (FastKey::Float(v), true) => {
-                heap_top(&positions, k, |p| Reverse(OrdF64(v[p as usize])))
+                heap_top(&positions, k, |p| Reverse(f64_key(v[p as usize])))
             }
         });
     }
@@ -531,4 +558,35 @@ fn index_order(
         rows.push(row);
     }
     Ok(page(rows, plan.offset, plan.limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f64_key;
+    use dictdb_engine::ValueRef;
+    use dictdb_engine::value::total_cmp;
+
+    #[test]
+    fn float_keys_follow_the_total_order() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    f64_key(a).cmp(&f64_key(b)),
+                    total_cmp(ValueRef::Float(a), ValueRef::Float(b)),
+                    "{a} vs {b}"
+                );
+            }
+        }
+    }
 }

@@ -69,14 +69,42 @@ fn for_each_cand(data: &TableData, cands: &Candidates, mut f: impl FnMut(u32)) {
 }
 
 /// The candidates at which `keep` holds.
-#[inline]
+///
+/// Branch-free: every candidate is written to a small buffer and the write
+/// position advances only when `keep` holds, so a 50/50 predicate costs no branch
+/// mispredictions.
+#[inline(always)]
 fn scan(data: &TableData, cands: &Candidates, mut keep: impl FnMut(u32) -> bool) -> Vec<u32> {
+    const CHUNK: usize = 1024;
     let mut out = Vec::new();
-    for_each_cand(data, cands, |p| {
-        if keep(p) {
-            out.push(p)
+    let mut buf = [0u32; CHUNK];
+    let mut n = 0usize;
+    let mut push = |p: u32, out: &mut Vec<u32>| {
+        buf[n] = p;
+        n += keep(p) as usize;
+        if n == CHUNK {
+            out.extend_from_slice(&buf);
+            n = 0;
         }
-    });
+    };
+    match cands {
+        Candidates::All if data.is_dense() => {
+            for p in 0..data.n_positions() as u32 {
+                push(p, &mut out);
+            }
+        }
+        Candidates::All => {
+            for p in data.positions() {
+                push(p, &mut out);
+            }
+        }
+        Candidates::List(v) => {
+            for &p in v {
+                push(p, &mut out);
+            }
+        }
+    }
+    out.extend_from_slice(&buf[..n]);
     out
 }
 
@@ -231,30 +259,6 @@ fn as_leaf(e: &BoundExpr) -> Option<(Option<u32>, Leaf<'_>)> {
     })
 }
 
-#[inline]
-fn cmp_i64(op: CmpOp, x: i64, l: i64) -> bool {
-    match op {
-        CmpOp::Eq => x == l,
-        CmpOp::Ne => x != l,
-        CmpOp::Lt => x < l,
-        CmpOp::Le => x <= l,
-        CmpOp::Gt => x > l,
-        CmpOp::Ge => x >= l,
-    }
-}
-
-#[inline]
-fn cmp_f64(op: CmpOp, x: f64, l: f64) -> bool {
-    match op {
-        CmpOp::Eq => x == l,
-        CmpOp::Ne => x != l,
-        CmpOp::Lt => x < l,
-        CmpOp::Le => x <= l,
-        CmpOp::Gt => x > l,
-        CmpOp::Ge => x >= l,
-    }
-}
-
 /// A number that converts to `f64` exactly (comparisons in `f64` are then exact).
 fn exact_f64(v: &Value) -> Option<f64> {
     match v.as_ref().as_number()? {
@@ -271,6 +275,40 @@ fn int_const(v: &Value) -> Option<i64> {
         Value::Bool(b) => Some(*b as i64),
         _ => None,
     }
+}
+
+/// `x op l` for integers as an inclusive range `[lo, hi]`, plus whether the test
+/// is the range's complement (`<>`). `None`: the test never holds.
+fn int_range(op: CmpOp, l: i64) -> Option<(i64, i64, bool)> {
+    Some(match op {
+        CmpOp::Eq => (l, l, false),
+        CmpOp::Ne => (l, l, true),
+        CmpOp::Lt => (i64::MIN, l.checked_sub(1)?, false),
+        CmpOp::Le => (i64::MIN, l, false),
+        CmpOp::Gt => (l.checked_add(1)?, i64::MAX, false),
+        CmpOp::Ge => (l, i64::MAX, false),
+    })
+}
+
+/// `x op l` for floats as an inclusive range (NaN is in no range, as NaN
+/// compares false); `None`: the test never holds for a non-NaN `x`.
+fn float_range(op: CmpOp, l: f64) -> Option<(f64, f64, bool)> {
+    if l.is_nan() {
+        return match op {
+            CmpOp::Ne => Some((f64::INFINITY, f64::NEG_INFINITY, true)),
+            _ => None,
+        };
+    }
+    Some(match op {
+        CmpOp::Eq => (l, l, false),
+        CmpOp::Ne => (l, l, true),
+        CmpOp::Lt if l == f64::NEG_INFINITY => return None,
+        CmpOp::Lt => (f64::NEG_INFINITY, l.next_down(), false),
+        CmpOp::Le => (f64::NEG_INFINITY, l, false),
+        CmpOp::Gt if l == f64::INFINITY => return None,
+        CmpOp::Gt => (l.next_up(), f64::INFINITY, false),
+        CmpOp::Ge => (l, f64::INFINITY, false),
+    })
 }
 
 fn leaf_select(
@@ -291,14 +329,35 @@ fn leaf_select(
     let column = data.column(c);
     let len = column.len();
     let nulls = column.nulls();
+    let covered = match cands {
+        Candidates::All => data.n_positions() <= len,
+        Candidates::List(v) => v.last().is_none_or(|&p| (p as usize) < len),
+    };
+    let no_nulls = nulls.is_none() && covered;
     let is_null = |p: usize| p >= len || nulls.is_some_and(|n| n.contains(p));
+    // A test over non-NULL values; NULL positions answer `null_ok`.
     macro_rules! typed {
         ($test:expr) => {{
             let test = $test;
-            Ok(scan(data, cands, |p| {
-                let p = p as usize;
-                if is_null(p) { null_ok } else { test(p) == want }
-            }))
+            if no_nulls {
+                Ok(scan(data, cands, |p| test(p as usize) == want))
+            } else {
+                Ok(scan(data, cands, |p| {
+                    let p = p as usize;
+                    if is_null(p) { null_ok } else { test(p) == want }
+                }))
+            }
+        }};
+    }
+    // An inclusive range test, complemented for `<>`.
+    macro_rules! in_range {
+        ($v:expr, $range:expr) => {{
+            let v = $v;
+            match $range {
+                None => typed!(|_p: usize| false),
+                Some((lo, hi, false)) => typed!(|p: usize| lo <= v[p] && v[p] <= hi),
+                Some((lo, hi, true)) => typed!(|p: usize| !(lo <= v[p] && v[p] <= hi)),
+            }
         }};
     }
     match (column.view(), leaf) {
@@ -308,18 +367,18 @@ fn leaf_select(
             Vec::new()
         }),
         (ColumnView::Int(v), Leaf::Cmp(op, lit)) if int_const(lit).is_some() => {
-            let l = int_const(lit).unwrap();
-            typed!(|p: usize| cmp_i64(*op, v[p], l))
+            in_range!(v, int_range(*op, int_const(lit).unwrap()))
         }
         (ColumnView::Int(v), Leaf::Between(lo, hi))
             if int_const(lo).is_some() && int_const(hi).is_some() =>
         {
-            let (lo, hi) = (int_const(lo).unwrap(), int_const(hi).unwrap());
-            typed!(|p: usize| lo <= v[p] && v[p] <= hi)
+            in_range!(
+                v,
+                Some((int_const(lo).unwrap(), int_const(hi).unwrap(), false))
+            )
         }
         (ColumnView::Float(v), Leaf::Cmp(op, lit)) if exact_f64(lit).is_some() => {
-            let l = exact_f64(lit).unwrap();
-            typed!(|p: usize| cmp_f64(*op, v[p], l))
+            in_range!(v, float_range(*op, exact_f64(lit).unwrap()))
         }
         (ColumnView::Float(v), Leaf::Between(lo, hi))
             if exact_f64(lo).is_some() && exact_f64(hi).is_some() =>
@@ -332,7 +391,12 @@ fn leaf_select(
             if int_const(lit).is_some() =>
         {
             let l = int_const(lit).unwrap();
-            typed!(|p: usize| cmp_i64(*op, v[p] as i64, l))
+            match (l, *op) {
+                (0, CmpOp::Eq) | (1, CmpOp::Ne) => typed!(|p: usize| !v[p]),
+                (1, CmpOp::Eq) | (0, CmpOp::Ne) => typed!(|p: usize| v[p]),
+                (_, CmpOp::Eq) => typed!(|_p: usize| false),
+                _ => typed!(|_p: usize| true),
+            }
         }
         (ColumnView::StrDict(d), _) => {
             let table: Vec<bool> = d
@@ -341,14 +405,18 @@ fn leaf_select(
                 .map(|s| Ok(leaf.eval(ValueRef::Str(s))? == Some(want)))
                 .collect::<Result<_>>()?;
             let codes = d.codes();
-            Ok(scan(data, cands, |p| {
-                let p = p as usize;
-                if is_null(p) {
-                    null_ok
-                } else {
-                    table[codes[p] as usize]
-                }
-            }))
+            if no_nulls {
+                Ok(scan(data, cands, |p| table[codes[p as usize] as usize]))
+            } else {
+                Ok(scan(data, cands, |p| {
+                    let p = p as usize;
+                    if is_null(p) {
+                        null_ok
+                    } else {
+                        table[codes[p] as usize]
+                    }
+                }))
+            }
         }
         (ColumnView::StrArena(a), Leaf::Like(pat)) => typed!(|p: usize| pat.matches(a.get(p))),
         _ => try_scan(data, cands, |p| {

@@ -20,7 +20,7 @@ pub(super) fn apply(query: &Query, access: &Access, ctx: &Ctx<'_>) -> Option<Ord
     let [key] = query.order_by.as_slice() else {
         return None;
     };
-    if key.nulls_first.is_some_and(|nf| nf != !key.desc) {
+    if key.nulls_first.is_some_and(|nf| nf == key.desc) {
         return None;
     }
     let field = key.expr.as_column()?;
