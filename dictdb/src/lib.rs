@@ -320,3 +320,8 @@ impl Table {
         self.inner.write().clear_tracking()
     }
 }
+
+/// The README's code blocks, run as doc-tests so the quickstart stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,30 @@
+# The project's commands. `make demo` runs the main job; `make test` runs every check.
+CARGO ?= cargo
+
+.PHONY: demo test fmt-check clippy unit bench-check bench
+
+## The main job: the quickstart program over an in-memory database.
+demo:
+	$(CARGO) run --release -p dictdb --example quickstart
+
+## Every check: formatting, lints, all tests (unit, property, concurrency,
+## doc-tests, examples) and one correctness pass of every benchmark.
+test: fmt-check clippy unit bench-check
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## Runs each benchmark once on a small table, checking answers against SQLite.
+bench-check:
+	DICTDB_BENCH_ROWS=20000 $(CARGO) bench -p dictdb-benches -- --test
+
+## The real benchmarks (1M rows; see BENCHMARKS.md).
+bench:
+	$(CARGO) bench -p dictdb-benches
