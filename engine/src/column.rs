@@ -123,6 +123,18 @@ impl ArenaStr {
         &self.heap[off as usize..off as usize + len as usize]
     }
 
+    /// The `(offset, len)` of the string at a position within [`ArenaStr::heap`].
+    #[inline]
+    pub fn span(&self, pos: usize) -> (usize, usize) {
+        let (off, len) = self.spans[pos];
+        (off as usize, len as usize)
+    }
+
+    /// The bytes every string is stored in.
+    pub fn heap(&self) -> &[u8] {
+        &self.heap
+    }
+
     /// Number of positions.
     pub fn len(&self) -> usize {
         self.spans.len()

@@ -322,6 +322,16 @@ impl LikePattern {
         }
     }
 
+    /// For a case-sensitive `%literal%` pattern, a substring finder for the
+    /// literal: a value matches exactly when the finder finds it. Lets a scan
+    /// search many values' bytes in one pass.
+    pub fn contains_finder(&self) -> Option<&Finder<'static>> {
+        match &self.matcher {
+            Matcher::Contains(f) if !self.case_insensitive => Some(f),
+            _ => None,
+        }
+    }
+
     /// The source pattern text.
     pub fn pattern(&self) -> &str {
         &self.source
