@@ -285,6 +285,12 @@ impl Index {
                 self.absent.insert(pos);
                 continue;
             };
+            // Grouping is by Python equality, filing by the total order: they
+            // differ only for values holding maps, which are filed one by one.
+            if crate::value::contains_map(v) {
+                m.entry(SortKey(v.to_owned())).or_default().insert(pos);
+                continue;
+            }
             let k = HashKeyRef(v);
             match groups.get_mut(&k) {
                 Some((_, ps)) => ps.push(pos),
@@ -331,8 +337,8 @@ impl Index {
     }
 
     /// Rows whose value is index-equal to `value` (candidates: Python equality may
-    /// still reject NaN, and a sorted index groups maps by stored key order, so a
-    /// map lookup there is answered by scanning the maps).
+    /// still reject NaN). A sorted index keys maps by stored key order, so a lookup
+    /// of a value holding a map is answered by scanning the keys.
     pub fn lookup(&self, value: ValueRef<'_>) -> Vec<u32> {
         match &self.map {
             IndexMap::Hash(m) => m
@@ -340,7 +346,7 @@ impl Index {
                 .map(|p| p.0.clone())
                 .unwrap_or_default(),
             IndexMap::Sorted(m) => {
-                if let ValueRef::Map(_) = value {
+                if crate::value::contains_map(value) {
                     let mut out: Vec<u32> = m
                         .iter()
                         .filter(|(k, _)| crate::value::index_eq(k.0.as_ref(), value))
@@ -360,7 +366,7 @@ impl Index {
     pub fn count(&self, value: ValueRef<'_>) -> usize {
         match &self.map {
             IndexMap::Hash(m) => m.get(&HashKeyRef(value)).map_or(0, Postings::len),
-            IndexMap::Sorted(_) if matches!(value, ValueRef::Map(_)) => self.lookup(value).len(),
+            IndexMap::Sorted(_) if crate::value::contains_map(value) => self.lookup(value).len(),
             IndexMap::Sorted(m) => m.get(&SortKey(value.to_owned())).map_or(0, Postings::len),
         }
     }

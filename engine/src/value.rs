@@ -539,6 +539,18 @@ pub fn py_cmp(a: ValueRef<'_>, b: ValueRef<'_>) -> Option<Ordering> {
     }
 }
 
+/// True if the value is a map or holds one at any depth. Such values are where the
+/// total order (maps by stored key order) is finer than Python equality (maps
+/// regardless of key order), so a sorted index cannot answer equality or ranges
+/// for them by key order alone.
+pub fn contains_map(v: ValueRef<'_>) -> bool {
+    match v {
+        ValueRef::Map(_) => true,
+        ValueRef::List(l) => l.iter().any(|x| contains_map(x.as_ref())),
+        _ => false,
+    }
+}
+
 /// Feeds the index-equality class of a value to a hasher: values equal under
 /// [`index_eq`] hash alike (numbers by numeric value, maps independent of key order,
 /// aware datetimes by instant).

@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 use std::ops::Bound;
 
 use dictdb_engine::column::ColumnView;
-use dictdb_engine::value::{hash_value, index_eq, total_cmp};
+use dictdb_engine::value::{hash_value, py_eq, total_cmp};
 use dictdb_engine::{Index, IndexKind, Name, Record, TableData, Value, ValueRef};
 
 use crate::error::Result;
@@ -170,16 +170,19 @@ fn unique_name(name: &Name, taken: &[Name]) -> Name {
         .expect("some suffix is free")
 }
 
-/// Rows already seen, for DISTINCT (equality as index equality, per column).
+/// Rows already seen, for DISTINCT: Python equality per column (so a row holding
+/// a NaN never equals another row).
 #[derive(Default)]
 struct RowSet {
+    /// One hasher for every row: equal rows must hash alike.
+    state: hashbrown::DefaultHashBuilder,
     seen: hashbrown::HashMap<u64, Vec<Vec<Value>>>,
 }
 
 impl RowSet {
     fn insert(&mut self, row: &Record) -> bool {
         use std::hash::{BuildHasher, Hasher};
-        let mut h = foldhash_state().build_hasher();
+        let mut h = self.state.build_hasher();
         for (_, v) in row.iter() {
             hash_value(v.as_ref(), &mut h);
         }
@@ -187,7 +190,7 @@ impl RowSet {
         let same = |vals: &Vec<Value>| {
             vals.iter()
                 .zip(row.iter())
-                .all(|(a, (_, b))| index_eq(a.as_ref(), b.as_ref()))
+                .all(|(a, (_, b))| py_eq(a.as_ref(), b.as_ref()))
         };
         if bucket.iter().any(same) {
             return false;
@@ -195,10 +198,6 @@ impl RowSet {
         bucket.push(row.iter().map(|(_, v)| v.clone()).collect());
         true
     }
-}
-
-fn foldhash_state() -> hashbrown::DefaultHashBuilder {
-    hashbrown::DefaultHashBuilder::default()
 }
 
 // ----- access paths ------------------------------------------------------------

@@ -708,13 +708,17 @@ pub fn truthiness(v: ValueRef<'_>) -> Result<Tri> {
     }
 }
 
-/// `low <= v <= high`.
+/// `low <= v <= high`, as `v >= low AND v <= high` in Kleene logic (a NULL bound
+/// leaves the result unknown only when the other comparison does not decide it).
 #[inline]
 pub fn between(v: ValueRef<'_>, low: ValueRef<'_>, high: ValueRef<'_>) -> Tri {
-    if v.is_null() || low.is_null() || high.is_null() {
-        return None;
+    let ge = CmpOp::Ge.apply(v, low);
+    let le = CmpOp::Le.apply(v, high);
+    match (ge, le) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
     }
-    Some(py_cmp(low, v).is_some_and(|o| o.is_le()) && py_cmp(v, high).is_some_and(|o| o.is_le()))
 }
 
 /// LIKE on a value: unknown for NULL, false for a non-text value.
@@ -768,7 +772,10 @@ pub fn contains(v: ValueRef<'_>, item: ValueRef<'_>) -> Tri {
         (ValueRef::Bytes(b), ValueRef::Bytes(i)) => {
             i.is_empty() || memchr::memmem::find(b, i).is_some()
         }
-        (ValueRef::Bytes(b), ValueRef::Int(i)) => (0..256).contains(&i) && b.contains(&(i as u8)),
+        (ValueRef::Bytes(b), i @ (ValueRef::Int(_) | ValueRef::Bool(_))) => {
+            let i = i.as_int_key().expect("ints and bools are int keys");
+            (0..256).contains(&i) && b.contains(&(i as u8))
+        }
         _ => false,
     })
 }

@@ -8,12 +8,14 @@
 //! `f IS NULL` looks up the NULL key and adds the rows lacking the field, so a
 //! missing field and a stored NULL match alike with or without an index. Works on
 //! hash and sorted indexes. `f IN (a, b)` is the union of one lookup per member
-//! (rule `in_union`).
+//! (rule `in_union`). A sorted index is not used for a constant holding a map: it
+//! keys maps by stored key order, Python equality ignores key order.
 
 use super::{Ctx, column_cmp, literal_list};
 use crate::expr::{CmpOp, Expr};
 use crate::plan::Access;
-use dictdb_engine::Value;
+use dictdb_engine::value::contains_map;
+use dictdb_engine::{IndexKind, Value};
 
 pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
     if !ctx.config.hash_lookup {
@@ -34,6 +36,10 @@ pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
         },
     };
     let kind = ctx.info.index_kind(field)?;
+    // A sorted index keys maps by stored key order; Python equality ignores it.
+    if kind == IndexKind::Sorted && values.iter().any(|v| contains_map(v.as_ref())) {
+        return None;
+    }
     Some(Access::IndexLookup {
         field: field.clone(),
         kind,

@@ -11,7 +11,7 @@
 
 use std::ops::Bound;
 
-use dictdb_engine::value::NaiveDate;
+use dictdb_engine::value::{NaiveDate, contains_map};
 use dictdb_engine::{IndexKind, Value};
 
 use super::{Ctx, column_cmp};
@@ -22,7 +22,7 @@ pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
     let (field, range) = match pred {
         Expr::Between { expr, low, high } if ctx.config.sorted_range => {
             let (lo, hi) = (low.as_literal()?, high.as_literal()?);
-            if lo.is_null() || hi.is_null() {
+            if lo.is_null() || hi.is_null() || has_map(lo) || has_map(hi) {
                 return None;
             }
             let range = KeyRange {
@@ -47,6 +47,9 @@ pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
         }
         _ if ctx.config.sorted_range => {
             let (c, op, v) = column_cmp(pred)?;
+            if has_map(v) {
+                return None;
+            }
             let range = match op {
                 CmpOp::Lt => KeyRange {
                     lower: class_lower(v),
@@ -74,6 +77,12 @@ pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
         field: field.clone(),
         ranges: vec![range],
     })
+}
+
+/// Ranges follow the total order, which orders maps by stored key order while
+/// Python's comparisons ignore it: no range for a bound holding a map.
+fn has_map(v: &Value) -> bool {
+    contains_map(v.as_ref())
 }
 
 /// The first key of a value's class in the total order.
