@@ -181,8 +181,9 @@ pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<V
     let keys: Vec<BoundExpr> = agg.group_by.iter().map(|(_, e)| e.bind(data)).collect();
     let groups = if keys.is_empty() {
         Groups {
-            ids: vec![0; positions.len()],
+            ids: vec![0; positions.len()].into(),
             keys: vec![Vec::new()],
+            order: vec![0],
         }
     } else {
         group(data, &keys, &positions)?
@@ -200,10 +201,12 @@ pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<V
             n_groups,
         )?);
     }
-    let mut out = Vec::with_capacity(n_groups);
-    for (g, key) in groups.keys.into_iter().enumerate() {
+    let mut out = Vec::with_capacity(groups.order.len());
+    let mut keys = groups.keys;
+    for &g in &groups.order {
+        let g = g as usize;
         let mut r = Record::with_capacity(agg.group_by.len() + agg.aggs.len());
-        for ((name, _), v) in agg.group_by.iter().zip(key) {
+        for ((name, _), v) in agg.group_by.iter().zip(std::mem::take(&mut keys[g])) {
             r.set(name.clone(), v);
         }
         for ((name, _), vals) in agg.aggs.iter().zip(&mut results) {
@@ -214,24 +217,54 @@ pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<V
     Ok(out)
 }
 
-/// The group of each matching row, and each group's key values.
-struct Groups {
-    ids: Vec<u32>,
+/// The group of each matching row, each group's key values, and the groups in
+/// output order (order of first appearance; groups without rows are left out).
+struct Groups<'a> {
+    ids: std::borrow::Cow<'a, [u32]>,
     keys: Vec<Vec<Value>>,
+    order: Vec<u32>,
 }
 
-fn group(data: &TableData, keys: &[BoundExpr], positions: &[u32]) -> Result<Groups> {
+fn group<'a>(data: &'a TableData, keys: &[BoundExpr], positions: &[u32]) -> Result<Groups<'a>> {
     // Fast path: one key, a dictionary-encoded text column.
     if let [Expr::Column(Some(c))] = keys {
         let column = data.column(*c);
         if let ColumnView::StrDict(d) = column.view() {
-            let mut by_code: Vec<u32> = vec![u32::MAX; d.dict().len()];
-            let mut null_group = u32::MAX;
-            let mut out = Groups {
-                ids: Vec::with_capacity(positions.len()),
-                keys: Vec::new(),
-            };
             let codes = d.codes();
+            let n_codes = d.dict().len();
+            let every_row = positions.len() == codes.len()
+                && column.nulls().is_none()
+                && positions
+                    .last()
+                    .is_none_or(|&p| p as usize == positions.len() - 1);
+            if every_row {
+                // Group ids are the codes themselves; only the order of first
+                // appearance is needed, and it is known once every code was seen.
+                let mut first: Vec<u32> = vec![u32::MAX; n_codes];
+                let mut unseen = n_codes;
+                for (p, &code) in codes.iter().enumerate() {
+                    if first[code as usize] == u32::MAX {
+                        first[code as usize] = p as u32;
+                        unseen -= 1;
+                        if unseen == 0 {
+                            break;
+                        }
+                    }
+                }
+                let mut order: Vec<u32> = (0..n_codes as u32)
+                    .filter(|&g| first[g as usize] != u32::MAX)
+                    .collect();
+                order.sort_unstable_by_key(|&g| first[g as usize]);
+                return Ok(Groups {
+                    ids: std::borrow::Cow::Borrowed(codes),
+                    keys: d.dict().iter().map(|s| vec![Value::str(&**s)]).collect(),
+                    order,
+                });
+            }
+            let mut by_code: Vec<u32> = vec![u32::MAX; n_codes];
+            let mut null_group = u32::MAX;
+            let mut ids = Vec::with_capacity(positions.len());
+            let mut group_keys = Vec::new();
             for &p in positions {
                 let slot = if column.is_null(p as usize) {
                     &mut null_group
@@ -239,31 +272,34 @@ fn group(data: &TableData, keys: &[BoundExpr], positions: &[u32]) -> Result<Grou
                     &mut by_code[codes[p as usize] as usize]
                 };
                 if *slot == u32::MAX {
-                    *slot = out.keys.len() as u32;
-                    out.keys.push(vec![column.get(p as usize).to_owned()]);
+                    *slot = group_keys.len() as u32;
+                    group_keys.push(vec![column.get(p as usize).to_owned()]);
                 }
-                out.ids.push(*slot);
+                ids.push(*slot);
             }
-            return Ok(out);
+            let order = (0..group_keys.len() as u32).collect();
+            return Ok(Groups {
+                ids: ids.into(),
+                keys: group_keys,
+                order,
+            });
         }
     }
     // General path: hash the key values.
     let mut map: HashMap<Vec<HashKey>, u32> = HashMap::new();
     let mut single: HashMap<HashKey, u32> = HashMap::new();
-    let mut out = Groups {
-        ids: Vec::with_capacity(positions.len()),
-        keys: Vec::new(),
-    };
+    let mut ids: Vec<u32> = Vec::with_capacity(positions.len());
+    let mut group_keys: Vec<Vec<Value>> = Vec::new();
     for &p in positions {
         let id = if let [k] = keys {
             let v = k.eval_datum(data, p)?;
             match single.get(&HashKeyRef(v.get())) {
                 Some(&id) => id,
                 None => {
-                    let id = out.keys.len() as u32;
+                    let id = group_keys.len() as u32;
                     let owned = v.get().to_owned();
                     single.insert(HashKey(owned.clone()), id);
-                    out.keys.push(vec![owned]);
+                    group_keys.push(vec![owned]);
                     id
                 }
             }
@@ -273,16 +309,21 @@ fn group(data: &TableData, keys: &[BoundExpr], positions: &[u32]) -> Result<Grou
                 .map(|k| k.eval(data, p))
                 .collect::<Result<_>>()?;
             let hk: Vec<HashKey> = vals.iter().cloned().map(HashKey).collect();
-            let next = out.keys.len() as u32;
+            let next = group_keys.len() as u32;
             let id = *map.entry(hk).or_insert(next);
             if id == next {
-                out.keys.push(vals);
+                group_keys.push(vals);
             }
             id
         };
-        out.ids.push(id);
+        ids.push(id);
     }
-    Ok(out)
+    let order = (0..group_keys.len() as u32).collect();
+    Ok(Groups {
+        ids: ids.into(),
+        keys: group_keys,
+        order,
+    })
 }
 
 /// A compensated float sum (Neumaier) alongside an exact integer sum.
