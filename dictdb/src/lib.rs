@@ -19,7 +19,7 @@
 //!
 //! // Adults, oldest first, two at most.
 //! let rows = users.select(
-//!     &Query::new().filter(col("age").ge(18)).order_by_desc("age").limit(2).columns(["name"]),
+//!     Query::new().filter(col("age").ge(18)).order_by_desc("age").limit(2).columns(["name"]),
 //! )?;
 //! assert_eq!(rows, vec![record! { "name" => "Grace" }, record! { "name" => "Ada" }]);
 //!
@@ -37,6 +37,7 @@
 //! The crate re-exports the engine's values and records and the query layer's
 //! builder; [`Database`] and [`Table`] are the entry points.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -205,17 +206,21 @@ impl Table {
         self.inner.get(key)
     }
 
-    /// Runs a query.
-    pub fn select(&self, query: &Query) -> Result<Vec<Record>> {
+    /// Runs a query (given by value or by reference).
+    pub fn select(&self, query: impl Borrow<Query>) -> Result<Vec<Record>> {
         let data = self.inner.read();
-        let plan = dictdb_query::plan(query, &dictdb_query::TableInfo::of(&data), &self.planner);
+        let plan = dictdb_query::plan(
+            query.borrow(),
+            &dictdb_query::TableInfo::of(&data),
+            &self.planner,
+        );
         Ok(dictdb_query::execute(&plan, &data)?)
     }
 
     /// The plan a query would run with, as text lines.
-    pub fn explain(&self, query: &Query) -> Vec<String> {
+    pub fn explain(&self, query: impl Borrow<Query>) -> Vec<String> {
         let info = dictdb_query::TableInfo::of(&self.inner.read());
-        dictdb_query::plan(query, &info, &self.planner).explain()
+        dictdb_query::plan(query.borrow(), &info, &self.planner).explain()
     }
 
     /// Merges `changes` into every row where `filter` is true, atomically (each
@@ -260,7 +265,8 @@ impl Table {
 
     /// Runs an aggregation: one record without group keys, else one per group in
     /// order of first appearance.
-    pub fn aggregate(&self, aggregation: &Aggregation) -> Result<Vec<Record>> {
+    pub fn aggregate(&self, aggregation: impl Borrow<Aggregation>) -> Result<Vec<Record>> {
+        let aggregation = aggregation.borrow();
         let data = self.inner.read();
         let info = dictdb_query::TableInfo::of(&data);
         let access = dictdb_query::aggregate::plan_access(aggregation, &info, &self.planner);
