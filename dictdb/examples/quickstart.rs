@@ -75,7 +75,7 @@ fn main() -> Result<(), dictdb::Error> {
 
     // Aggregates, grouped in order of first appearance.
     let by_city = users.aggregate(
-        &Aggregation::new()
+        Aggregation::new()
             .group_by(["city"])
             .agg("n", Agg::count())
             .agg("avg_age", Agg::avg("age"))

@@ -770,7 +770,7 @@ fn reader(
                 let lo = rng.gen_range(0..100i64);
                 let hi = lo + rng.gen_range(0..15);
                 let rows = t
-                    .select(&Query::new().filter(col("age").between(lo, hi)))
+                    .select(Query::new().filter(col("age").between(lo, hi)))
                     .unwrap();
                 for r in &rows {
                     check_row(r);
@@ -781,7 +781,7 @@ fn reader(
             }
             1 | 11 => {
                 let c = CITIES[rng.gen_range(0..CITIES.len())];
-                let rows = t.select(&Query::new().filter(col("city").eq(c))).unwrap();
+                let rows = t.select(Query::new().filter(col("city").eq(c))).unwrap();
                 for r in &rows {
                     check_row(r);
                     assert!(city_is(r, c), "eq query for {c} returned {r}");
@@ -820,7 +820,7 @@ fn reader(
                 let c2 = CITIES[rng.gen_range(0..CITIES.len())];
                 let x = rng.gen_range(0..100i64);
                 let f = col("city").is_in([c1, c2]).and(col("age").lt(x));
-                let rows = t.select(&Query::new().filter(f)).unwrap();
+                let rows = t.select(Query::new().filter(f)).unwrap();
                 for r in &rows {
                     check_row(r);
                     assert!(
@@ -864,7 +864,7 @@ fn reader(
                 let w = rng.gen_range(0..writers);
                 let g = w * 100_000
                     + rng.gen_range(0..hints[w as usize].load(Ordering::Relaxed).max(1));
-                let rows = t.select(&Query::new().filter(col("grp").eq(g))).unwrap();
+                let rows = t.select(Query::new().filter(col("grp").eq(g))).unwrap();
                 assert!(
                     rows.is_empty() || rows.len() == GROUP_SIZE,
                     "partial group {g}: {} rows",
@@ -879,7 +879,7 @@ fn reader(
                 // Same query with and without indexes: different handles, different
                 // snapshots, so only invariants; plus point gets.
                 let x = rng.gen_range(0..100i64);
-                for r in scan.select(&Query::new().filter(col("age").lt(x))).unwrap() {
+                for r in scan.select(Query::new().filter(col("age").lt(x))).unwrap() {
                     check_row(&r);
                     assert!(int(&r, "age") < x);
                     n += 1;
@@ -1173,10 +1173,10 @@ fn opposite_table_orders_never_deadlock() {
             while !done.load(Ordering::Relaxed) {
                 for t in [a, b, b, a] {
                     let rows = t
-                        .select(&Query::new().filter(col("v").ge(0)).order_by("v").limit(5))
+                        .select(Query::new().filter(col("v").ge(0)).order_by("v").limit(5))
                         .unwrap();
                     assert_eq!(rows.len(), 5);
-                    t.aggregate(&Aggregation::new().agg("n", Agg::max("n")))
+                    t.aggregate(Aggregation::new().agg("n", Agg::max("n")))
                         .unwrap();
                 }
             }
@@ -1232,9 +1232,9 @@ fn failed_batches_are_invisible_to_concurrent_readers() {
                     while !done.load(Ordering::Relaxed) || i < 20 {
                         i += 1;
                         assert_eq!(t.len(), ROWS);
-                        let ones = t.select(&Query::new().filter(col("v").eq(1))).unwrap();
+                        let ones = t.select(Query::new().filter(col("v").eq(1))).unwrap();
                         assert_eq!(ones.len(), ROWS);
-                        let others = t.select(&Query::new().filter(col("v").ne(1))).unwrap();
+                        let others = t.select(Query::new().filter(col("v").ne(1))).unwrap();
                         assert!(
                             others.is_empty(),
                             "saw rows of a failed write: {}",

@@ -56,7 +56,7 @@ fn field_rows(field: &str, values: Vec<Option<Value>>) -> Vec<Record> {
 }
 
 fn access_line(t: &Table, e: Expr) -> String {
-    t.explain(&Query::new().filter(e)).pop().unwrap()
+    t.explain(Query::new().filter(e)).pop().unwrap()
 }
 
 // ----- == None, ~, != (Q7) ---------------------------------------------------------
@@ -237,8 +237,8 @@ fn distinct_applies_before_limit() {
         .collect();
     assert_eq!(t.select(&q).unwrap(), expected);
     // DISTINCT before LIMIT (Q3): the page holds two rows.
-    assert_eq!(t.select(&q.clone().limit(2)).unwrap(), expected[..2]);
-    assert_eq!(t.select(&q.clone().offset(1)).unwrap(), expected[1..]);
+    assert_eq!(t.select(q.clone().limit(2)).unwrap(), expected[..2]);
+    assert_eq!(t.select(q.clone().offset(1)).unwrap(), expected[1..]);
     // Python equality: 1 == 1.0 == True, the first row seen is kept.
     let t = table(
         vec![
@@ -251,7 +251,7 @@ fn distinct_applies_before_limit() {
         None,
     );
     assert_eq!(
-        t.select(&Query::new().distinct().columns(["g"])).unwrap(),
+        t.select(Query::new().distinct().columns(["g"])).unwrap(),
         vec![record! { "g" => 1.0 }, record! { "g" => Value::Null }]
     );
 }
@@ -259,19 +259,19 @@ fn distinct_applies_before_limit() {
 #[test]
 fn distinct_without_projection_changes_nothing() {
     let t = table(vec![record! { "g" => 1 }, record! { "g" => 1 }], None);
-    assert_eq!(ids(&t.select(&Query::new().distinct()).unwrap()), [1, 2]);
+    assert_eq!(ids(&t.select(Query::new().distinct()).unwrap()), [1, 2]);
 }
 
 #[test]
 fn empty_projection_gives_empty_rows() {
     let t = table(vec![record! { "g" => 1 }, record! { "g" => 2 }], None);
     assert_eq!(
-        t.select(&Query::new().columns([])).unwrap(),
+        t.select(Query::new().columns([])).unwrap(),
         vec![Record::new(), Record::new()]
     );
     // Projection of a missing field reads None; ordering by an unprojected field.
     assert_eq!(
-        t.select(&Query::new().order_by_desc("g").columns(["zz"]))
+        t.select(Query::new().order_by_desc("g").columns(["zz"]))
             .unwrap(),
         vec![
             record! { "zz" => Value::Null },
@@ -391,7 +391,7 @@ fn multi_key_order_each_key_in_its_direction() {
     let t = table(rows, Some(("age", IndexKind::Sorted)));
     let q = Query::new().order_by("age").order_by_desc("name");
     assert_eq!(ids(&t.select(&q).unwrap()), [4, 6, 2, 5, 3, 1]);
-    assert_eq!(ids(&t.select(&q.limit(3)).unwrap()), [4, 6, 2]);
+    assert_eq!(ids(&t.select(q.limit(3)).unwrap()), [4, 6, 2]);
 }
 
 // ----- LIKE, ILIKE, string tests (§7.1, §7.2, Q29) ---------------------------------
@@ -934,10 +934,10 @@ fn many_deletes_compact_and_keep_query_results() {
             ),
         ] {
             let expected: Vec<Record> = model.iter().filter(|r| f(r)).cloned().collect();
-            let got = t.select(&Query::new().filter(e)).unwrap();
+            let got = t.select(Query::new().filter(e)).unwrap();
             assert_eq!(same_rows(&got, &expected), Ok(()));
         }
-        let top = t.select(&Query::new().order_by_desc("g").limit(5)).unwrap();
+        let top = t.select(Query::new().order_by_desc("g").limit(5)).unwrap();
         let mut sorted = model.clone();
         sorted.sort_by(|x, y| cmp_rows(x, y, &[("g".to_owned(), true)]));
         assert_eq!(same_rows(&top, &sorted[..5]), Ok(()));
@@ -978,7 +978,7 @@ fn update_of_the_key_re_keys_in_place() {
         );
         let expected = vec![record! { "a" => 5, "id" => 1.0 }];
         assert_eq!(t.get(&int(1)).unwrap(), expected[0]);
-        let got = t.select(&Query::new().filter(col("id").eq(1))).unwrap();
+        let got = t.select(Query::new().filter(col("id").eq(1))).unwrap();
         assert_eq!(same_rows(&got, &expected), Ok(()));
         // Automatic keys skip keys in use.
         let k = t.insert(record! { "a" => 9 }).unwrap();
@@ -1024,11 +1024,11 @@ fn aggregate_names_and_errors() {
     assert_eq!(names(&rows[0]), ["x", "y"]);
     // SUM over a non-number, and an integer SUM outside 64 bits, are errors.
     assert!(
-        t.aggregate(&Aggregation::new().agg("s", Agg::sum("v")))
+        t.aggregate(Aggregation::new().agg("s", Agg::sum("v")))
             .is_err()
     );
     assert!(
-        t.aggregate(&Aggregation::new().agg("s", Agg::avg("v")))
+        t.aggregate(Aggregation::new().agg("s", Agg::avg("v")))
             .is_err()
     );
     let t = table(
@@ -1036,7 +1036,7 @@ fn aggregate_names_and_errors() {
         None,
     );
     assert!(
-        t.aggregate(&Aggregation::new().agg("s", Agg::sum("v")))
+        t.aggregate(Aggregation::new().agg("s", Agg::sum("v")))
             .is_err()
     );
     assert_eq!(
@@ -1061,21 +1061,21 @@ fn paging_never_overflows() {
         Query::new().order_by("g"),
         Query::new().order_by_desc("id"),
     ] {
-        assert_eq!(t.select(&q.clone().limit(i64::MAX)).unwrap().len(), 5);
+        assert_eq!(t.select(q.clone().limit(i64::MAX)).unwrap().len(), 5);
         assert!(
-            t.select(&q.clone().offset(i64::MAX).limit(i64::MAX))
+            t.select(q.clone().offset(i64::MAX).limit(i64::MAX))
                 .unwrap()
                 .is_empty()
         );
-        assert!(t.select(&q.clone().offset(i64::MAX)).unwrap().is_empty());
+        assert!(t.select(q.clone().offset(i64::MAX)).unwrap().is_empty());
         assert_eq!(
-            t.select(&q.clone().offset(i64::MIN).limit(2))
+            t.select(q.clone().offset(i64::MIN).limit(2))
                 .unwrap()
                 .len(),
             2
         );
         assert_eq!(
-            t.select(&q.clone().offset(4).limit(i64::MAX))
+            t.select(q.clone().offset(4).limit(i64::MAX))
                 .unwrap()
                 .len(),
             1
@@ -1211,7 +1211,7 @@ fn large_table_filters_equal_the_model() {
         for config in [PlannerConfig::all(true), PlannerConfig::all(false)] {
             let got = ids(&t
                 .with_planner(config)
-                .select(&Query::new().filter(p.to_expr()).columns(["id"]))
+                .select(Query::new().filter(p.to_expr()).columns(["id"]))
                 .unwrap());
             assert!(
                 got == expected,

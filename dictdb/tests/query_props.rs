@@ -262,7 +262,7 @@ fn index_property(
             let n = b
                 .table
                 .aggregate(
-                    &dictdb::Aggregation::new()
+                    dictdb::Aggregation::new()
                         .filter(p.to_expr())
                         .agg("n", dictdb::Agg::count()),
                 )
@@ -327,7 +327,7 @@ proptest! {
         let b = build(&spec);
         let t = b.table.with_planner(PlannerConfig::all(config));
         for a in &aggs {
-            let actual = t.aggregate(&a.to_aggregation()).unwrap();
+            let actual = t.aggregate(a.to_aggregation()).unwrap();
             let expected = model_aggregate(&b.model, a);
             check(same_agg_rows(&actual, &expected), a)?;
         }

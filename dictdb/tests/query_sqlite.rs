@@ -629,7 +629,7 @@ fn between_with_a_null_bound_follows_kleene_logic() {
         low: Box::new(Expr::Literal(Value::Null)),
         high: Box::new(Expr::Literal(Value::Int(0))),
     }));
-    let got = p.table.select(&Query::new().filter(e)).unwrap();
+    let got = p.table.select(Query::new().filter(e)).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].get("id"), Some(&Value::Int(1)));
 }

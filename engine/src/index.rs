@@ -100,9 +100,13 @@ impl PkIndex {
     /// The position of an integer key.
     #[inline]
     pub fn get_int(&self, key: i64) -> Option<u32> {
-        if let Some(&p) = usize::try_from(key).ok().and_then(|k| self.dense.get(k)) {
-            return (p != NONE).then_some(p);
+        if let Some(&p) = usize::try_from(key).ok().and_then(|k| self.dense.get(k))
+            && p != NONE
+        {
+            return Some(p);
         }
+        // An empty dense slot does not mean absent: a key filed in `ints` while it
+        // was beyond the array stays there when the array later grows past it.
         if self.ints.is_empty() {
             return None;
         }

@@ -487,12 +487,23 @@ impl TableData {
     /// A copy of the record at a position, fields in stored order.
     pub fn record(&self, pos: u32) -> Record {
         let cols = &self.shapes.cols[self.row_shape.get(pos as usize) as usize];
+        // Read every cell before allocating anything: the loads are independent,
+        // so their cache misses overlap.
+        const INLINE: usize = 16;
+        let mut cells = [ValueRef::Null; INLINE];
+        if cols.len() <= INLINE {
+            for (cell, &c) in cells.iter_mut().zip(cols.iter()) {
+                *cell = self.columns[c as usize].get(pos as usize);
+            }
+        }
         let mut r = Record::with_capacity(cols.len());
-        for &c in cols.iter() {
-            r.push_unique(
-                self.names[c as usize].clone(),
-                self.columns[c as usize].get(pos as usize).to_owned(),
-            );
+        for (i, &c) in cols.iter().enumerate() {
+            let v = if i < INLINE && cols.len() <= INLINE {
+                cells[i]
+            } else {
+                self.columns[c as usize].get(pos as usize)
+            };
+            r.push_unique(self.names[c as usize].clone(), v.to_owned());
         }
         r
     }
@@ -670,6 +681,9 @@ impl TableData {
     /// value, skipping keys in use; an explicit integer key at or past the counter
     /// moves it past that key.
     pub fn insert_many(&mut self, records: Vec<Record>, validate: bool) -> Result<Vec<Value>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
         // Check.
         let limit = u32::MAX as u64;
         if (self.n_positions() + records.len()) as u64 >= limit {
@@ -792,15 +806,7 @@ impl TableData {
         }
         self.live.insert(pos);
         self.n_live += 1;
-        let pos32 = pos as u32;
-        self.pk_index.insert(key.as_ref(), pos32);
-        for (c, ix) in &mut self.indexes {
-            let v = self
-                .shapes
-                .has(shape, *c)
-                .then(|| self.columns[*c as usize].get(pos));
-            ix.insert(pos32, v);
-        }
+        self.pk_index.insert(key.as_ref(), pos as u32);
         self.tracking.mark_dirty(pos);
         self.tracking.undelete(key.as_ref());
     }
@@ -849,9 +855,13 @@ impl TableData {
         validate: bool,
     ) -> Result<usize> {
         debug_assert!(positions.iter().all(|&p| self.is_live(p)));
+        if positions.is_empty() {
+            return Ok(0);
+        }
+        let mut rekeyed = 0;
         if let Some(new_key) = changes.get(&self.primary_key) {
             self.check_key(new_key)?;
-            let rekeyed = positions
+            rekeyed = positions
                 .iter()
                 .filter(|&&p| !py_eq(self.key_at(p), new_key.as_ref()))
                 .count();
@@ -867,17 +877,14 @@ impl TableData {
         for &p in positions {
             self.apply_changes(p, changes);
         }
-        if let Some(Value::Int(_) | Value::Bool(_)) = changes.get(&self.primary_key) {
-            let i = changes
-                .get(&self.primary_key)
-                .and_then(|k| k.as_ref().as_int_key());
-            if let Some(i) = i.filter(|&i| i >= self.next_pk && !positions.is_empty()) {
-                self.next_pk = i.saturating_add(1);
-            }
+        // Re-keying to an int (or bool) at or past the counter moves it.
+        if rekeyed > 0
+            && let Some(k @ (Value::Int(_) | Value::Bool(_))) = changes.get(&self.primary_key)
+            && let Some(i) = k.as_ref().as_int_key().filter(|&i| i >= self.next_pk)
+        {
+            self.next_pk = i.saturating_add(1);
         }
-        if !positions.is_empty() {
-            self.tracking.version += 1;
-        }
+        self.tracking.version += 1;
         Ok(positions.len())
     }
 
@@ -905,7 +912,17 @@ impl TableData {
             }
             if let (Some(i), Some(old)) = (ix_pos, old) {
                 let ix = &mut self.indexes[i].1;
-                if !present || !crate::value::index_eq(old.as_ref(), value.as_ref()) {
+                // Skip the index only when the row stays under the same key: a hash
+                // index keys by index equality, a sorted one by the total order, which
+                // tells apart maps that differ only in key order.
+                let same_key = match ix.kind() {
+                    IndexKind::Hash => crate::value::index_eq(old.as_ref(), value.as_ref()),
+                    IndexKind::Sorted => {
+                        crate::value::total_cmp(old.as_ref(), value.as_ref())
+                            == std::cmp::Ordering::Equal
+                    }
+                };
+                if !present || !same_key {
                     ix.remove(pos, present.then(|| old.as_ref()));
                     ix.insert(pos, Some(value.as_ref()));
                 }

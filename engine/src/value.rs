@@ -840,7 +840,7 @@ mod tests {
             Value::Float(2f64.powi(53)).as_ref()
         ));
         assert_eq!(
-            cmp_int_float(i64::MAX, 9.223372036854775807e18),
+            cmp_int_float(i64::MAX, 9_223_372_036_854_775_808.0),
             Some(Ordering::Less)
         );
         assert_eq!(cmp_int_float(-3, -2.5), Some(Ordering::Less));

@@ -544,7 +544,7 @@ pub fn build(spec: &TableSpec) -> Built {
 
 /// The table's rows in insertion order.
 pub fn all_rows(t: &Table) -> Vec<Record> {
-    t.select(&Query::new()).unwrap()
+    t.select(Query::new()).unwrap()
 }
 
 // ----- predicates --------------------------------------------------------------
