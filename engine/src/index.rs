@@ -59,6 +59,21 @@ impl Postings {
         }
     }
 
+    /// Removes several positions (ascending): one merge pass, not one shift each.
+    pub fn remove_sorted(&mut self, gone: &[u32]) {
+        if gone.len() <= 2 {
+            gone.iter().for_each(|&p| self.remove(p));
+            return;
+        }
+        let mut j = 0;
+        self.0.retain(|&p| {
+            while j < gone.len() && gone[j] < p {
+                j += 1;
+            }
+            !(j < gone.len() && gone[j] == p)
+        });
+    }
+
     /// Rewrites positions through a monotone map (`u32::MAX` = gone).
     fn remap(&mut self, map: &[u32]) {
         self.0.retain_mut(|p| {
@@ -334,6 +349,48 @@ impl Index {
                     p.remove(pos);
                     if p.is_empty() {
                         m.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes many rows, each with the value it was added with (`None`: lacking
+    /// the field). Rows are grouped by bucket so each bucket is rewritten once.
+    pub fn remove_many<'a>(&mut self, rows: impl Iterator<Item = (u32, Option<ValueRef<'a>>)>) {
+        let mut groups: HashMap<HashKeyRef<'a>, Vec<u32>> = HashMap::new();
+        let mut absent: Vec<u32> = Vec::new();
+        for (pos, v) in rows {
+            match v {
+                None => absent.push(pos),
+                // A sorted index files values holding maps by the total order, which
+                // Python-equality grouping would merge: those go one by one.
+                Some(v) if self.kind == IndexKind::Sorted && crate::value::contains_map(v) => {
+                    self.remove(pos, Some(v))
+                }
+                Some(v) => groups.entry(HashKeyRef(v)).or_default().push(pos),
+            }
+        }
+        absent.sort_unstable();
+        self.absent.remove_sorted(&absent);
+        for (k, mut ps) in groups {
+            ps.sort_unstable();
+            match &mut self.map {
+                IndexMap::Hash(m) => {
+                    if let Some(p) = m.get_mut(&k) {
+                        p.remove_sorted(&ps);
+                        if p.is_empty() {
+                            m.remove(&k);
+                        }
+                    }
+                }
+                IndexMap::Sorted(m) => {
+                    let key = SortKey(k.0.to_owned());
+                    if let Some(p) = m.get_mut(&key) {
+                        p.remove_sorted(&ps);
+                        if p.is_empty() {
+                            m.remove(&key);
+                        }
                     }
                 }
             }

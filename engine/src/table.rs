@@ -947,19 +947,30 @@ impl TableData {
     /// Deletes the rows at `positions` (live ones; others are skipped). Returns the
     /// number of rows deleted.
     pub fn delete_positions(&mut self, positions: &[u32]) -> usize {
-        let mut n = 0;
+        // The live rows among `positions`, each once, ascending.
+        let mut gone: Vec<u32> = positions
+            .iter()
+            .copied()
+            .filter(|&p| self.live.contains(p as usize))
+            .collect();
+        gone.sort_unstable();
+        gone.dedup();
+        if gone.is_empty() {
+            return 0;
+        }
+        let (shapes, row_shape, columns) = (&self.shapes, &self.row_shape, &self.columns);
+        for (c, ix) in &mut self.indexes {
+            let col = &columns[*c as usize];
+            ix.remove_many(gone.iter().map(|&pos| {
+                let p = pos as usize;
+                (pos, shapes.has(row_shape.get(p), *c).then(|| col.get(p)))
+            }));
+        }
+        // Keys are tracked in the order the caller gave (deletion order).
         for &pos in positions {
             let p = pos as usize;
             if !self.live.contains(p) {
                 continue;
-            }
-            let shape = self.row_shape.get(p);
-            for (c, ix) in &mut self.indexes {
-                let v = self
-                    .shapes
-                    .has(shape, *c)
-                    .then(|| self.columns[*c as usize].get(p));
-                ix.remove(pos, v);
             }
             let key = self.columns[self.pk_col as usize].get(p).to_owned();
             self.pk_index.remove(key.as_ref());
@@ -967,13 +978,10 @@ impl TableData {
             self.n_live -= 1;
             self.tracking.unmark_dirty(p);
             self.tracking.mark_deleted(key);
-            n += 1;
         }
-        if n > 0 {
-            self.tracking.version += 1;
-            self.maybe_compact();
-        }
-        n
+        self.tracking.version += 1;
+        self.maybe_compact();
+        gone.len()
     }
 
     /// Compacts when tombstones pass a quarter of the positions.

@@ -2546,3 +2546,59 @@ fn only_a_rekey_moves_the_counter_and_empty_writes_change_nothing() {
     assert_eq!(t.write().delete_positions(&[]), 0);
     assert_eq!(t.read().version(), v);
 }
+
+#[test]
+fn bulk_delete_from_large_buckets_keeps_indexes_exact() {
+    let t = Table::new("t", "id", None);
+    let rows: Vec<Record> = (0..20_000i64)
+        .map(|i| {
+            let mut r = record! { "city" => ["a", "b", "c"][(i % 3) as usize], "n" => i % 5 };
+            if i % 7 == 0 {
+                r.remove("n");
+            }
+            r
+        })
+        .collect();
+    t.insert_many(rows).unwrap();
+    t.create_index("city", IndexKind::Hash);
+    t.create_index("n", IndexKind::Sorted);
+    let gone: Vec<u32> = {
+        let d = t.read();
+        let c = d.column_id("city").unwrap();
+        let mut b: Vec<u32> = d
+            .positions()
+            .filter(|&p| matches!(d.value(p, c), dictdb_engine::ValueRef::Str("b")))
+            .collect();
+        b.reverse();
+        b
+    };
+    assert_eq!(t.write().delete_positions(&gone), gone.len());
+    let d = t.read();
+    assert_eq!(d.len(), 20_000 - gone.len());
+    assert_eq!(
+        d.index("city")
+            .unwrap()
+            .lookup(dictdb_engine::ValueRef::Str("b"))
+            .len(),
+        0
+    );
+    let n_ix = d.index("n").unwrap();
+    let total: usize = n_ix.entries().map(|(_, p)| p.len()).sum::<usize>() + n_ix.absent().len();
+    assert_eq!(total, d.len());
+    let nc = d.column_id("n").unwrap();
+    for p in d.positions() {
+        if d.has_field(p, nc) {
+            assert!(n_ix.lookup(d.value(p, nc)).contains(&p));
+        } else {
+            assert!(n_ix.absent().contains(&p));
+        }
+    }
+    // Deletion order is the order the positions were given.
+    let deleted = d.deleted_keys();
+    assert_eq!(deleted.first(), Some(&d_key_of_last_b()));
+}
+
+fn d_key_of_last_b() -> Value {
+    // Rows are keyed 1..=20000; "b" rows are i % 3 == 1, the last is i = 19999.
+    Value::Int(20_000)
+}
