@@ -74,6 +74,30 @@ impl Postings {
         });
     }
 
+    /// Adds several positions (ascending, none present yet) in one merge pass.
+    pub fn insert_sorted(&mut self, add: &[u32]) {
+        if add.len() <= 2 {
+            add.iter().for_each(|&p| self.insert(p));
+            return;
+        }
+        let old = std::mem::take(&mut self.0);
+        let mut out = Vec::with_capacity(old.len() + add.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < add.len() {
+            if old[i] <= add[j] {
+                out.push(old[i]);
+                i += 1;
+            } else {
+                out.push(add[j]);
+                j += 1;
+            }
+        }
+        out.extend_from_slice(&old[i..]);
+        out.extend_from_slice(&add[j..]);
+        out.dedup();
+        self.0 = out;
+    }
+
     /// Rewrites positions through a monotone map (`u32::MAX` = gone).
     fn remap(&mut self, map: &[u32]) {
         self.0.retain_mut(|p| {
@@ -353,6 +377,20 @@ impl Index {
                 }
             }
         }
+    }
+
+    /// Adds many rows (ascending positions) that all hold `value`.
+    pub fn insert_all(&mut self, positions: &[u32], value: ValueRef<'_>) {
+        let bucket = match &mut self.map {
+            IndexMap::Hash(m) => {
+                if !m.contains_key(&HashKeyRef(value)) {
+                    m.insert(HashKey(value.to_owned()), Postings::default());
+                }
+                m.get_mut(&HashKeyRef(value)).expect("inserted above")
+            }
+            IndexMap::Sorted(m) => m.entry(SortKey(value.to_owned())).or_default(),
+        };
+        bucket.insert_sorted(positions);
     }
 
     /// Removes many rows, each with the value it was added with (`None`: lacking

@@ -837,7 +837,7 @@ impl TableData {
                 if self.schema.is_some() {
                     self.validate(&self.record(pos).merged(&record), None)?;
                 }
-                self.apply_changes(pos, &record);
+                self.apply_changes(pos, &record, true);
                 self.tracking.version += 1;
                 Ok((key, UpsertAction::Updated))
             }
@@ -874,8 +874,31 @@ impl TableData {
                 self.validate(&self.record(p).merged(changes), None)?;
             }
         }
+        // Indexes on changed fields are maintained per bucket, not per row: every
+        // row leaves its old bucket in one pass and joins the new value's at once.
+        let mut sorted = positions.to_vec();
+        sorted.sort_unstable();
+        let touched: Vec<(usize, u32, &Value)> = changes
+            .iter()
+            .filter_map(|(name, v)| {
+                let c = self.column_id(name)?;
+                let i = self.indexes.iter().position(|(ic, _)| *ic == c)?;
+                Some((i, c, v))
+            })
+            .collect();
+        for &(i, c, _) in &touched {
+            let (shapes, row_shape, col) =
+                (&self.shapes, &self.row_shape, &self.columns[c as usize]);
+            self.indexes[i].1.remove_many(sorted.iter().map(|&pos| {
+                let p = pos as usize;
+                (pos, shapes.has(row_shape.get(p), c).then(|| col.get(p)))
+            }));
+        }
         for &p in positions {
-            self.apply_changes(p, changes);
+            self.apply_changes(p, changes, false);
+        }
+        for &(i, _, v) in &touched {
+            self.indexes[i].1.insert_all(&sorted, v.as_ref());
         }
         // Re-keying to an int (or bool) at or past the counter moves it.
         if rekeyed > 0
@@ -889,7 +912,9 @@ impl TableData {
     }
 
     /// Applies checked changes to one row (infallible).
-    fn apply_changes(&mut self, pos: u32, changes: &Record) {
+    /// With `index_rows`, secondary indexes follow the row here; otherwise the
+    /// caller maintains them (in bulk).
+    fn apply_changes(&mut self, pos: u32, changes: &Record, index_rows: bool) {
         let p = pos as usize;
         let shape = self.row_shape.get(p);
         let mut added: Vec<u32> = Vec::new();
@@ -897,7 +922,11 @@ impl TableData {
         for (name, value) in changes.iter() {
             let c = self.col_id_or_create(name);
             let present = self.shapes.has(shape, c);
-            let ix_pos = self.indexes.iter().position(|(ic, _)| *ic == c);
+            let ix_pos = if index_rows {
+                self.indexes.iter().position(|(ic, _)| *ic == c)
+            } else {
+                None
+            };
             let old = if ix_pos.is_some() || c == self.pk_col {
                 Some(self.columns[c as usize].get(p).to_owned())
             } else {

@@ -2602,3 +2602,36 @@ fn d_key_of_last_b() -> Value {
     // Rows are keyed 1..=20000; "b" rows are i % 3 == 1, the last is i = 19999.
     Value::Int(20_000)
 }
+
+#[test]
+fn bulk_update_of_an_indexed_field_moves_every_row_between_buckets() {
+    let t = Table::new("t", "id", None);
+    let rows: Vec<Record> = (0..9_000i64)
+        .map(|i| record! { "city" => ["a", "b", "c"][(i % 3) as usize], "n" => i % 4 })
+        .collect();
+    t.insert_many(rows).unwrap();
+    t.create_index("city", IndexKind::Hash);
+    t.create_index("n", IndexKind::Sorted);
+    let b: Vec<u32> = {
+        let d = t.read();
+        let c = d.column_id("city").unwrap();
+        d.positions()
+            .filter(|&p| matches!(d.value(p, c), dictdb_engine::ValueRef::Str("b")))
+            .collect()
+    };
+    let changes = record! { "city" => "a", "n" => Value::Null };
+    assert_eq!(
+        t.write().update_positions(&b, &changes, true).unwrap(),
+        3_000
+    );
+    let d = t.read();
+    let city = d.index("city").unwrap();
+    assert_eq!(city.lookup(dictdb_engine::ValueRef::Str("b")).len(), 0);
+    let a = city.lookup(dictdb_engine::ValueRef::Str("a"));
+    assert_eq!(a.len(), 6_000);
+    assert!(a.windows(2).all(|w| w[0] < w[1]));
+    let n = d.index("n").unwrap();
+    assert_eq!(n.lookup(dictdb_engine::ValueRef::Null), b);
+    let total: usize = n.entries().map(|(_, p)| p.len()).sum();
+    assert_eq!(total + n.absent().len(), d.len());
+}
