@@ -1069,15 +1069,11 @@ fn paging_never_overflows() {
         );
         assert!(t.select(q.clone().offset(i64::MAX)).unwrap().is_empty());
         assert_eq!(
-            t.select(q.clone().offset(i64::MIN).limit(2))
-                .unwrap()
-                .len(),
+            t.select(q.clone().offset(i64::MIN).limit(2)).unwrap().len(),
             2
         );
         assert_eq!(
-            t.select(q.clone().offset(4).limit(i64::MAX))
-                .unwrap()
-                .len(),
+            t.select(q.clone().offset(4).limit(i64::MAX)).unwrap().len(),
             1
         );
     }
