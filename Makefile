@@ -9,7 +9,7 @@ demo:
 
 ## Every check: formatting, lints, all tests (unit, property, concurrency,
 ## doc-tests, examples) and one correctness pass of every benchmark.
-test: fmt-check clippy unit bench-check
+test: fmt-check clippy bench-check unit
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -18,6 +18,7 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
+	$(CARGO) run -q -p dictdb --example quickstart > /dev/null
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 

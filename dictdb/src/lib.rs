@@ -250,17 +250,40 @@ impl Table {
     }
 
     fn matching(&self, data: &dictdb_engine::TableData, filter: Option<&Expr>) -> Result<Vec<u32>> {
-        let query = match filter {
-            Some(f) => Query::new().filter(f.clone()),
-            None => Query::new(),
-        };
-        let plan = dictdb_query::plan(&query, &dictdb_query::TableInfo::of(data), &self.planner);
-        let bound = plan.filter.as_ref().map(|f| f.bind(data));
+        let info = dictdb_query::TableInfo::of(data);
+        let access = dictdb_query::plan_access(filter, &info, &self.planner);
+        let bound = filter.map(|f| f.bind(data));
         Ok(dictdb_query::exec::matching_positions(
-            &plan.access,
+            &access,
             bound.as_ref(),
             data,
         )?)
+    }
+
+    /// Merges `changes` into the row with this key (validated; changing the key
+    /// re-keys the row); `false` when no row has the key.
+    pub fn update_key(&self, key: &Value, changes: Record) -> Result<bool> {
+        let mut data = self.inner.write();
+        let Some(pos) = data.lookup_key(key.as_ref()) else {
+            return Ok(false);
+        };
+        data.update_positions(&[pos], &changes, true)?;
+        Ok(true)
+    }
+
+    /// Deletes the row with this key; `false` when there is none.
+    pub fn delete_key(&self, key: &Value) -> bool {
+        let mut data = self.inner.write();
+        match data.lookup_key(key.as_ref()) {
+            Some(pos) => data.delete_positions(&[pos]) == 1,
+            None => false,
+        }
+    }
+
+    /// Drops the tombstones of deleted rows now (this also happens by itself once
+    /// they pass a quarter of the table).
+    pub fn compact(&self) {
+        self.inner.write().compact()
     }
 
     /// Runs an aggregation: one record without group keys, else one per group in

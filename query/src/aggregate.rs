@@ -22,7 +22,7 @@ use hashbrown::{HashMap, HashSet};
 use crate::error::{QueryError, Result};
 use crate::expr::{BoundExpr, Expr, col};
 use crate::plan::Access;
-use crate::planner::{Ctx, PlannerConfig, TableInfo, access_for};
+use crate::planner::{PlannerConfig, TableInfo};
 
 /// An aggregate function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -165,11 +165,7 @@ impl Aggregation {
 
 /// Plans the access path of an aggregation's filter.
 pub fn plan_access(agg: &Aggregation, info: &TableInfo, config: &PlannerConfig) -> Access {
-    let ctx = Ctx { info, config };
-    agg.filter
-        .as_ref()
-        .and_then(|f| access_for(f, &ctx))
-        .unwrap_or(Access::FullScan)
+    crate::planner::plan_access(agg.filter.as_ref(), info, config)
 }
 
 /// Runs an aggregation over the rows an access path yields. Without group keys

@@ -429,8 +429,29 @@ fn fast_key<'a>(
     Some((fk, key.desc))
 }
 
-/// The `k` first positions in key order (ties in insertion order), sorted.
-fn heap_top<K: Ord + Copy>(positions: &[u32], k: usize, key: impl Fn(u32) -> K) -> Vec<u32> {
+/// The `k` first positions in key order (ties in insertion order), sorted. Large
+/// inputs run one bounded heap per chunk on rayon's pool, then one over the
+/// chunks' winners: `(key, position)` is a total order, so the result is exact.
+fn heap_top<K: Ord + Copy + Send>(
+    positions: &[u32],
+    k: usize,
+    key: impl Fn(u32) -> K + Sync,
+) -> Vec<u32> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 16;
+    if positions.len() >= 2 * CHUNK && k < CHUNK && rayon::current_num_threads() > 1 {
+        let winners: Vec<u32> = positions
+            .par_chunks(CHUNK)
+            .flat_map_iter(|chunk| heap_top_seq(chunk, k, &key))
+            .collect();
+        let mut winners = winners;
+        winners.sort_unstable();
+        return heap_top_seq(&winners, k, &key);
+    }
+    heap_top_seq(positions, k, &key)
+}
+
+fn heap_top_seq<K: Ord + Copy>(positions: &[u32], k: usize, key: impl Fn(u32) -> K) -> Vec<u32> {
     if k == 0 {
         return Vec::new();
     }
@@ -564,6 +585,36 @@ mod tests {
     use super::f64_key;
     use dictdb_engine::ValueRef;
     use dictdb_engine::value::total_cmp;
+
+    /// Top-k over many candidates (the parallel path) equals the full stable sort
+    /// cut to k, with heavy ties.
+    #[test]
+    fn parallel_top_k_equals_sort_then_truncate() {
+        use crate::plan::OrderKey;
+        use dictdb_engine::{Catalog, Record, record};
+        let catalog = Catalog::new();
+        let t = catalog.create_table("t", "id", None).unwrap();
+        let rows: Vec<Record> = (0..300_000i64)
+            .map(|i| record! { "s" => ((i * 7919) % 1000) as f64 / 10.0, "n" => (i * 31) % 50 })
+            .collect();
+        t.insert_many(rows).unwrap();
+        let data = t.read();
+        let all: Vec<u32> = data.positions().collect();
+        for key in [
+            OrderKey::desc("s"),
+            OrderKey::asc("s"),
+            OrderKey::desc("n"),
+            OrderKey::asc("n"),
+        ] {
+            let keys = [key];
+            for k in [1, 10, 777] {
+                let top = super::top_k(&data, &keys, all.clone(), k).unwrap();
+                let mut full = super::sort(&data, &keys, all.clone()).unwrap();
+                full.truncate(k);
+                assert_eq!(top, full);
+            }
+        }
+    }
 
     #[test]
     fn float_keys_follow_the_total_order() {

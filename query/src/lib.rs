@@ -37,4 +37,4 @@ pub use exec::execute;
 pub use expr::{ArithOp, BoundExpr, CmpOp, Expr, StrOp, Tri, col, lit};
 pub use like::LikePattern;
 pub use plan::{Access, KeyRange, OrderKey, OrderStrategy, Plan, Query};
-pub use planner::{PlannerConfig, TableInfo, plan};
+pub use planner::{PlannerConfig, TableInfo, plan, plan_access};

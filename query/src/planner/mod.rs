@@ -187,6 +187,15 @@ pub(crate) fn literal_list(list: &[Expr]) -> Option<Vec<Value>> {
     Some(out)
 }
 
+/// The access path for a condition alone (UPDATE, DELETE, aggregates): the rows an
+/// index can supply, or a full scan.
+pub fn plan_access(filter: Option<&Expr>, info: &TableInfo, config: &PlannerConfig) -> Access {
+    let ctx = Ctx { info, config };
+    filter
+        .and_then(|f| access_for(f, &ctx))
+        .unwrap_or(Access::FullScan)
+}
+
 /// Plans a query over a table.
 pub fn plan(query: &Query, info: &TableInfo, config: &PlannerConfig) -> Plan {
     let ctx = Ctx { info, config };
