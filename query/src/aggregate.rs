@@ -173,7 +173,16 @@ pub fn plan_access(agg: &Aggregation, info: &TableInfo, config: &PlannerConfig) 
 /// group in order of first appearance (none over no rows).
 pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<Vec<Record>> {
     let filter = agg.filter.as_ref().map(|f| f.bind(data));
-    let positions = crate::exec::matching_positions(access, filter.as_ref(), data)?;
+    let identity;
+    let matched;
+    let positions: &[u32] = if filter.is_none() && *access == Access::FullScan && data.is_dense() {
+        // Every row: borrow 0..n instead of allocating it per query.
+        identity = crate::filter::identity(data.n_positions());
+        &identity[..data.n_positions()]
+    } else {
+        matched = crate::exec::matching_positions(access, filter.as_ref(), data)?;
+        &matched
+    };
     let keys: Vec<BoundExpr> = agg.group_by.iter().map(|(_, e)| e.bind(data)).collect();
     let groups = if keys.is_empty() {
         Groups {
@@ -182,7 +191,7 @@ pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<V
             order: vec![0],
         }
     } else {
-        group(data, &keys, &positions)?
+        group(data, &keys, positions)?
     };
     let n_groups = groups.keys.len();
     let mut results: Vec<Vec<Value>> = Vec::with_capacity(agg.aggs.len());

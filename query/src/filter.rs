@@ -49,6 +49,28 @@ impl Candidates {
     }
 }
 
+/// The positions `0..n` (at least; slice to `n`), shared and grown as needed, so
+/// full scans need not allocate (and page-fault in) a fresh position list per query.
+pub fn identity(n: usize) -> std::sync::Arc<[u32]> {
+    use parking_lot::RwLock;
+    use std::sync::{Arc, OnceLock};
+    static IDENTITY: OnceLock<RwLock<Arc<[u32]>>> = OnceLock::new();
+    let cell = IDENTITY.get_or_init(|| RwLock::new(Arc::from(Vec::new())));
+    {
+        let cur = cell.read();
+        if cur.len() >= n {
+            return cur.clone();
+        }
+    }
+    let mut cur = cell.write();
+    if cur.len() < n {
+        *cur = (0..n.next_power_of_two() as u32)
+            .collect::<Vec<u32>>()
+            .into();
+    }
+    cur.clone()
+}
+
 /// Every live position, ascending.
 pub fn all_positions(data: &TableData) -> Vec<u32> {
     if data.is_dense() {
