@@ -201,7 +201,7 @@ pub fn execute(agg: &Aggregation, access: &Access, data: &TableData) -> Result<V
             data,
             a.func,
             arg.as_ref(),
-            &positions,
+            positions,
             &groups.ids,
             n_groups,
         )?);
