@@ -487,23 +487,12 @@ impl TableData {
     /// A copy of the record at a position, fields in stored order.
     pub fn record(&self, pos: u32) -> Record {
         let cols = &self.shapes.cols[self.row_shape.get(pos as usize) as usize];
-        // Read every cell before allocating anything: the loads are independent,
-        // so their cache misses overlap.
-        const INLINE: usize = 16;
-        let mut cells = [ValueRef::Null; INLINE];
-        if cols.len() <= INLINE {
-            for (cell, &c) in cells.iter_mut().zip(cols.iter()) {
-                *cell = self.columns[c as usize].get(pos as usize);
-            }
-        }
         let mut r = Record::with_capacity(cols.len());
-        for (i, &c) in cols.iter().enumerate() {
-            let v = if i < INLINE && cols.len() <= INLINE {
-                cells[i]
-            } else {
-                self.columns[c as usize].get(pos as usize)
-            };
-            r.push_unique(self.names[c as usize].clone(), v.to_owned());
+        for &c in cols.iter() {
+            r.push_unique(
+                self.names[c as usize].clone(),
+                self.columns[c as usize].get(pos as usize).to_owned(),
+            );
         }
         r
     }
