@@ -25,7 +25,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
-use dictdb::col;
+use dictdb::{Value, col};
 use dictdb_benches::*;
 
 /// Point lookups per iteration of `point`.
@@ -119,6 +119,27 @@ fn main() {
                 BatchSize::PerIteration,
             )
         });
+        // The same load, handing the values over column by column.
+        let cols = columns(&rows);
+        {
+            let (_db, by_columns) = load_dictdb_columns(cols.clone());
+            assert_eq!(by_columns.len(), n, "insert_columns loads every row");
+            for &k in &[1, n as i64 / 2, n as i64] {
+                assert_eq!(
+                    by_columns.get(&Value::Int(k)),
+                    table.get(&Value::Int(k)),
+                    "insert_columns and insert_many agree on row {k}"
+                );
+            }
+        }
+        g.bench_function(BenchmarkId::from_parameter("dictdb-columns"), |b| {
+            b.iter_batched(
+                || cols.clone(),
+                |cols| load_dictdb_columns(black_box(cols)),
+                BatchSize::PerIteration,
+            )
+        });
+        drop(cols);
         g.bench_function(sqlite_id(), |b| {
             b.iter_batched(
                 || (),

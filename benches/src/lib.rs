@@ -304,6 +304,36 @@ pub fn load_dictdb(records: Vec<Record>) -> (Database, Table) {
     (db, table)
 }
 
+/// The workload's field names in the order of [`columns`].
+pub const COLUMN_NAMES: [&str; 6] = ["id", "name", "age", "city", "score", "active"];
+
+/// The rows column by column, in the order of [`COLUMN_NAMES`].
+pub fn columns(rows: &[Row]) -> Vec<Vec<Value>> {
+    vec![
+        rows.iter().map(|r| Value::Int(r.id)).collect(),
+        rows.iter().map(|r| Value::str(r.name.as_str())).collect(),
+        rows.iter().map(|r| Value::Int(r.age)).collect(),
+        rows.iter().map(|r| Value::str(r.city.as_str())).collect(),
+        rows.iter().map(|r| Value::Float(r.score)).collect(),
+        rows.iter().map(|r| Value::Bool(r.active)).collect(),
+    ]
+}
+
+/// [`load_dictdb`] through `insert_columns`: the same table, loaded column by column.
+///
+/// # Panics
+/// When dictdb rejects the rows.
+pub fn load_dictdb_columns(columns: Vec<Vec<Value>>) -> (Database, Table) {
+    let db = Database::new();
+    let table = db.create_table(TABLE, "id").expect("create table");
+    table
+        .insert_columns(&COLUMN_NAMES, columns)
+        .expect("insert_columns");
+    table.create_index("city", IndexKind::Hash);
+    table.create_index("age", IndexKind::Sorted);
+    (db, table)
+}
+
 /// Reads a dictdb record of the standard table back into a [`Row`].
 ///
 /// # Panics

@@ -196,6 +196,13 @@ impl Table {
         Ok(self.inner.write().insert_many(records, false)?)
     }
 
+    /// Inserts rows given column by column (row `r` holds `columns[i][r]` under
+    /// `names[i]`), atomically, with the rules of [`Table::insert_many`]; the fast
+    /// way to load many rows. Returns the keys in row order.
+    pub fn insert_columns(&self, names: &[&str], columns: Vec<Vec<Value>>) -> Result<Vec<Value>> {
+        Ok(self.inner.write().insert_columns(names, columns, true)?)
+    }
+
     /// Inserts the record, or resolves a key conflict as `on_conflict` says.
     pub fn upsert(&self, record: Record, on_conflict: OnConflict) -> Result<(Value, UpsertAction)> {
         Ok(self.inner.upsert(record, on_conflict)?)

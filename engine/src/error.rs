@@ -76,6 +76,15 @@ pub enum Error {
     /// The record does not fit the schema.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// Columns handed to `insert_columns` that do not form rows (lengths differ,
+    /// a name repeats, names and columns do not pair up).
+    #[error("columns do not form rows for table '{table}': {detail}")]
+    ColumnMismatch {
+        /// The table.
+        table: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// A table holds at most `u32::MAX` row positions.
     #[error("table '{table}' is full ({limit} row positions)")]
     TableFull {

@@ -344,6 +344,70 @@ pub struct TableData {
     last_shape: Option<u32>,
 }
 
+/// Assigns the keys of a batch of new rows exactly as inserting them one by one
+/// would: a missing or NULL key takes the counter, skipping keys in use (in the
+/// table or earlier in the batch); an explicit key must be new; an explicit int
+/// (or bool) at or past the counter moves it.
+struct KeyAssigner<'t> {
+    table: &'t TableData,
+    counter: i64,
+    explicit: PkIndex,
+    auto_keys: Vec<i64>,
+}
+
+impl<'t> KeyAssigner<'t> {
+    fn new(table: &'t TableData) -> Self {
+        KeyAssigner {
+            table,
+            counter: table.next_pk,
+            explicit: PkIndex::default(),
+            auto_keys: Vec::new(),
+        }
+    }
+
+    /// The key of the next row given its key field; `true` when assigned.
+    fn next(&mut self, given: Option<&Value>) -> Result<(Value, bool)> {
+        let t = self.table;
+        match given {
+            None | Some(Value::Null) => {
+                let k = loop {
+                    let k = self.counter;
+                    self.counter = self
+                        .counter
+                        .checked_add(1)
+                        .ok_or_else(|| Error::TableFull {
+                            table: t.name.to_string(),
+                            limit: i64::MAX as u64,
+                        })?;
+                    if t.pk_index.get_int(k).is_none() && self.explicit.get_int(k).is_none() {
+                        break k;
+                    }
+                };
+                self.auto_keys.push(k);
+                Ok((Value::Int(k), true))
+            }
+            Some(k) => {
+                t.check_key(k)?;
+                let r = k.as_ref();
+                let in_auto = r
+                    .as_int_key()
+                    .is_some_and(|i| self.auto_keys.binary_search(&i).is_ok());
+                if in_auto || t.pk_index.contains(r) || self.explicit.contains(r) {
+                    return Err(t.duplicate(k));
+                }
+                self.explicit.insert(r, 0);
+                if let Value::Int(_) | Value::Bool(_) = k {
+                    let i = r.as_int_key().expect("ints are int keys");
+                    if i >= self.counter {
+                        self.counter = i.saturating_add(1);
+                    }
+                }
+                Ok((k.clone(), false))
+            }
+        }
+    }
+}
+
 impl TableData {
     fn new(name: Name, primary_key: Name, schema: Option<Arc<Schema>>) -> TableData {
         let mut t = TableData {
@@ -681,50 +745,16 @@ impl TableData {
                 limit,
             });
         }
-        let mut counter = self.next_pk;
-        let mut explicit = PkIndex::default();
-        let mut auto_keys: Vec<i64> = Vec::new();
+        let mut assigner = KeyAssigner::new(self);
         let mut keys: Vec<(Value, bool)> = Vec::with_capacity(records.len());
         for rec in &records {
-            let (key, auto) = match rec.get(&self.primary_key) {
-                None | Some(Value::Null) => {
-                    let k = loop {
-                        let k = counter;
-                        counter = counter.checked_add(1).ok_or_else(|| Error::TableFull {
-                            table: self.name.to_string(),
-                            limit: i64::MAX as u64,
-                        })?;
-                        if self.pk_index.get_int(k).is_none() && explicit.get_int(k).is_none() {
-                            break k;
-                        }
-                    };
-                    auto_keys.push(k);
-                    (Value::Int(k), true)
-                }
-                Some(k) => {
-                    self.check_key(k)?;
-                    let r = k.as_ref();
-                    let in_auto = r
-                        .as_int_key()
-                        .is_some_and(|i| auto_keys.binary_search(&i).is_ok());
-                    if in_auto || self.pk_index.contains(r) || explicit.contains(r) {
-                        return Err(self.duplicate(k));
-                    }
-                    explicit.insert(r, 0);
-                    if let Value::Int(_) | Value::Bool(_) = k {
-                        let i = r.as_int_key().expect("ints are int keys");
-                        if i >= counter {
-                            counter = i.saturating_add(1);
-                        }
-                    }
-                    (k.clone(), false)
-                }
-            };
+            let (key, auto) = assigner.next(rec.get(&self.primary_key))?;
             if validate {
                 self.validate(rec, auto.then_some(&key))?;
             }
             keys.push((key, auto));
         }
+        let counter = assigner.counter;
         // Apply (infallible).
         self.pk_index.reserve(records.len());
         let mut out = Vec::with_capacity(records.len());
@@ -746,6 +776,117 @@ impl TableData {
         self.next_pk = counter;
         self.tracking.version += 1;
         Ok(out)
+    }
+
+    /// Inserts rows given column by column: row `r` holds `columns[i][r]` under
+    /// `names[i]` (every row has every named field; NULL values are stored as NULL).
+    /// The rules and the atomicity are those of [`TableData::insert_many`]; values
+    /// move column by column, which makes this the fast way to load many rows.
+    pub fn insert_columns(
+        &mut self,
+        names: &[&str],
+        columns: Vec<Vec<Value>>,
+        validate: bool,
+    ) -> Result<Vec<Value>> {
+        let mismatch = |detail: String| Error::ColumnMismatch {
+            table: self.name.to_string(),
+            detail,
+        };
+        if names.len() != columns.len() {
+            return Err(mismatch(format!(
+                "{} names for {} columns",
+                names.len(),
+                columns.len()
+            )));
+        }
+        let n = columns.first().map_or(0, Vec::len);
+        if let Some((i, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != n) {
+            return Err(mismatch(format!(
+                "column '{}' has {} values, the first has {n}",
+                names[i],
+                c.len()
+            )));
+        }
+        if let Some((_, name)) = names
+            .iter()
+            .enumerate()
+            .find(|(i, nm)| names[..*i].contains(nm))
+        {
+            return Err(mismatch(format!("column '{name}' is given twice")));
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if validate && self.schema.is_some() {
+            // Schema checks are per record: take the record path.
+            let mut iters: Vec<_> = columns.into_iter().map(Vec::into_iter).collect();
+            let records: Vec<Record> = (0..n)
+                .map(|_| {
+                    let mut r = Record::with_capacity(names.len());
+                    for (name, it) in names.iter().zip(iters.iter_mut()) {
+                        r.push_unique(Name::from(*name), it.next().expect("equal lengths"));
+                    }
+                    r
+                })
+                .collect();
+            return self.insert_many(records, true);
+        }
+        let limit = u32::MAX as u64;
+        if (self.n_positions() + n) as u64 >= limit {
+            return Err(Error::TableFull {
+                table: self.name.to_string(),
+                limit,
+            });
+        }
+        // Check.
+        let pk_i = names.iter().position(|nm| *nm == &*self.primary_key);
+        let mut assigner = KeyAssigner::new(self);
+        let keys: Vec<(Value, bool)> = (0..n)
+            .map(|r| assigner.next(pk_i.map(|i| &columns[i][r])))
+            .collect::<Result<_>>()?;
+        let counter = assigner.counter;
+        // Apply (infallible).
+        let first = self.n_positions();
+        let mut cols: Vec<u32> = names.iter().map(|nm| self.col_id_or_create(nm)).collect();
+        if pk_i.is_none() {
+            cols.push(self.pk_col);
+        }
+        let shape = self.shapes.intern(&cols);
+        for (column, &c) in columns.into_iter().zip(&cols) {
+            let col = &mut self.columns[c as usize];
+            for (r, v) in column.into_iter().enumerate() {
+                col.set(first + r, v);
+            }
+        }
+        self.pk_index.reserve(n);
+        for (r, (key, auto)) in keys.iter().enumerate() {
+            if *auto {
+                self.columns[self.pk_col as usize].set_ref(first + r, key.as_ref());
+            }
+            self.pk_index.insert(key.as_ref(), (first + r) as u32);
+            self.row_shape.push(shape);
+            self.tracking.mark_dirty(first + r);
+            self.tracking.undelete(key.as_ref());
+        }
+        let end = first + n;
+        if self.live.len() < end {
+            self.live.grow(end.max(self.live.len() * 2));
+        }
+        self.live.insert_range(first..end);
+        self.n_live += n;
+        let (shapes, row_shape, columns) = (&self.shapes, &self.row_shape, &self.columns);
+        for (c, ix) in &mut self.indexes {
+            let col = &columns[*c as usize];
+            ix.insert_appended((first..end).map(|p| {
+                (
+                    p as u32,
+                    shapes.has(row_shape.get(p), *c).then(|| col.get(p)),
+                )
+            }));
+        }
+        self.next_pk = counter;
+        self.tracking.version += 1;
+        Ok(keys.into_iter().map(|(k, _)| k).collect())
     }
 
     /// The shape of a record (creating columns for new fields), reusing the last

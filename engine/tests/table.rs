@@ -2635,3 +2635,139 @@ fn bulk_update_of_an_indexed_field_moves_every_row_between_buckets() {
     let total: usize = n.entries().map(|(_, p)| p.len()).sum();
     assert_eq!(total + n.absent().len(), d.len());
 }
+
+/// `insert_columns` equals `insert_many` of the same rows: keys, counter, stored
+/// records (field order included), indexes, tracking; and its failures change nothing.
+#[test]
+fn insert_columns_equals_insert_many() {
+    let names = ["name", "id", "x"];
+    let ids = [
+        Value::Null,
+        Value::Int(10),
+        Value::Null,
+        Value::Float(3.0),
+        Value::Null,
+    ];
+    let xs = [
+        Value::Int(1),
+        Value::str("a"),
+        Value::Null,
+        Value::list([Value::Int(1)]),
+        Value::Bool(true),
+    ];
+    let rows: Vec<Record> = (0..5)
+        .map(
+            |i| record! { "name" => format!("n{i}"), "id" => ids[i].clone(), "x" => xs[i].clone() },
+        )
+        .collect();
+    let columns = vec![
+        (0..5)
+            .map(|i| Value::str(format!("n{i}")))
+            .collect::<Vec<_>>(),
+        ids.to_vec(),
+        xs.to_vec(),
+    ];
+    let a = Table::new("t", "id", None);
+    let b = Table::new("t", "id", None);
+    for t in [&a, &b] {
+        t.insert(record! { "id" => 1, "name" => "first" }).unwrap();
+        t.create_index("x", IndexKind::Sorted);
+        t.create_index("name", IndexKind::Hash);
+    }
+    let ka = a.write().insert_many(rows, true).unwrap();
+    let kb = b.write().insert_columns(&names, columns, true).unwrap();
+    assert_eq!(ka, kb);
+    assert_eq!(kb[0], Value::Int(2));
+    let (da, db) = (a.read(), b.read());
+    let ra: Vec<Record> = da.positions().map(|p| da.record(p)).collect();
+    let rb: Vec<Record> = db.positions().map(|p| db.record(p)).collect();
+    assert_eq!(ra, rb);
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x.names().collect::<Vec<_>>(), y.names().collect::<Vec<_>>());
+    }
+    assert_eq!(da.next_key(), db.next_key());
+    assert_eq!(da.dirty_records(), db.dirty_records());
+    for f in ["x", "name"] {
+        let (ia, ib) = (da.index(f).unwrap(), db.index(f).unwrap());
+        let ea: Vec<(Value, Vec<u32>)> =
+            ia.entries().map(|(k, p)| (k.clone(), p.to_vec())).collect();
+        let eb: Vec<(Value, Vec<u32>)> =
+            ib.entries().map(|(k, p)| (k.clone(), p.to_vec())).collect();
+        assert_eq!(ea.len(), eb.len());
+        for (k, p) in &ea {
+            assert_eq!(ib.lookup(k.as_ref()), *p);
+        }
+        assert_eq!(ia.absent(), ib.absent());
+    }
+    // Without a key column every row gets an automatic key, appended last.
+    drop((da, db));
+    let keys = b
+        .write()
+        .insert_columns(
+            &["name"],
+            vec![vec![Value::str("p"), Value::str("q")]],
+            true,
+        )
+        .unwrap();
+    // The batch above took 2, 10 (explicit), 11 and 12.
+    assert_eq!(keys, [Value::Int(13), Value::Int(14)]);
+    let r = b.get(&Value::Int(14)).unwrap();
+    assert_eq!(r.names().map(|n| &**n).collect::<Vec<_>>(), ["name", "id"]);
+}
+
+#[test]
+fn insert_columns_failures_change_nothing() {
+    let t = Table::new("t", "id", None);
+    t.insert(record! { "id" => 5 }).unwrap();
+    t.create_index("v", IndexKind::Hash);
+    let before: Vec<Record> = t.read().positions().map(|p| t.read().record(p)).collect();
+    let v = t.read().version();
+    let mut w = t.write();
+    // A duplicate key in the middle of the batch.
+    let err = w
+        .insert_columns(
+            &["id", "v"],
+            vec![
+                vec![Value::Int(1), Value::Int(5)],
+                vec![Value::Int(1), Value::Int(2)],
+            ],
+            true,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::DuplicateKey { .. }));
+    // Shapes that are not rows.
+    for (names, cols) in [
+        (vec!["a", "b"], vec![vec![Value::Int(1)]]),
+        (vec!["a", "b"], vec![vec![Value::Int(1)], vec![]]),
+        (
+            vec!["a", "a"],
+            vec![vec![Value::Int(1)], vec![Value::Int(2)]],
+        ),
+    ] {
+        let err = w.insert_columns(&names, cols, true).unwrap_err();
+        assert!(matches!(err, Error::ColumnMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("'t'"));
+    }
+    drop(w);
+    let after: Vec<Record> = t.read().positions().map(|p| t.read().record(p)).collect();
+    assert_eq!(before, after);
+    assert_eq!(t.read().version(), v);
+    assert_eq!(t.read().index("v").unwrap().n_keys(), 0);
+    // A typed table validates every row (through the record path).
+    let typed = Table::new(
+        "typed",
+        "id",
+        Some(Schema::new().field("n", FieldType::Int)),
+    );
+    let err = typed
+        .write()
+        .insert_columns(&["n"], vec![vec![Value::Int(1), Value::str("x")]], true)
+        .unwrap_err();
+    assert!(matches!(err, Error::Schema(_)));
+    assert_eq!(typed.len(), 0);
+    typed
+        .write()
+        .insert_columns(&["n"], vec![vec![Value::Int(1), Value::Int(2)]], true)
+        .unwrap();
+    assert_eq!(typed.len(), 2);
+}
