@@ -153,3 +153,46 @@ fn query_errors_surface_as_query_errors() {
     assert!(matches!(err, Error::Query(_)), "{err:?}");
     assert!(err.to_string().contains("'text'"), "{err}");
 }
+
+#[test]
+fn insert_columns_through_the_table_handle() {
+    let db = Database::new();
+    let t = db.create_table("t", "id").unwrap();
+    t.create_index("city", IndexKind::Hash);
+    let keys = t
+        .insert_columns(
+            &["city", "n"],
+            vec![
+                vec![Value::str("Oslo"), Value::str("Lima"), Value::str("Oslo")],
+                vec![Value::Int(1), Value::Null, Value::Int(3)],
+            ],
+        )
+        .unwrap();
+    assert_eq!(keys, [Value::Int(1), Value::Int(2), Value::Int(3)]);
+    let oslo = t
+        .select(
+            Query::new()
+                .filter(col("city").eq("Oslo"))
+                .columns(["id", "n"]),
+        )
+        .unwrap();
+    assert_eq!(
+        oslo,
+        vec![
+            record! { "id" => 1, "n" => 1 },
+            record! { "id" => 3, "n" => 3 }
+        ]
+    );
+    assert_eq!(
+        t.get(&Value::Int(2)).unwrap(),
+        record! { "city" => "Lima", "n" => Value::Null, "id" => 2 }
+    );
+    let err = t
+        .insert_columns(&["id"], vec![vec![Value::Int(3)]])
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Engine(EngineError::DuplicateKey { .. })
+    ));
+    assert_eq!(t.len(), 3);
+}
