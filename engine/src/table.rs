@@ -967,7 +967,8 @@ impl TableData {
                 if self.schema.is_some() {
                     self.validate(&self.record(pos).merged(&record), None)?;
                 }
-                self.apply_changes(pos, &record, true);
+                let old = self.apply_changes(pos, &record, true);
+                self.rekey(old.map(|k| (pos, k)).into_iter().collect());
                 self.tracking.version += 1;
                 Ok((key, UpsertAction::Updated))
             }
@@ -1024,9 +1025,13 @@ impl TableData {
                 (pos, shapes.has(row_shape.get(p), c).then(|| col.get(p)))
             }));
         }
+        let mut moved = Vec::new();
         for &p in positions {
-            self.apply_changes(p, changes, false);
+            if let Some(old) = self.apply_changes(p, changes, false) {
+                moved.push((p, old));
+            }
         }
+        self.rekey(moved);
         for &(i, _, v) in &touched {
             self.indexes[i].1.insert_all(&sorted, v.as_ref());
         }
@@ -1041,10 +1046,74 @@ impl TableData {
         Ok(positions.len())
     }
 
+    /// Merges each row's own changes into it, atomically: `rows` pairs a live
+    /// position (each at most once) with its changes. Every merged record is
+    /// validated first when `validate`. Key changes are checked on the final state:
+    /// the new keys must differ from each other and from every key that stays, so
+    /// rows may trade keys (`id = id + 1` over consecutive keys is fine). Re-keying
+    /// to an int at or past the counter moves it. Returns the number of rows.
+    pub fn update_rows(&mut self, rows: &[(u32, Record)], validate: bool) -> Result<usize> {
+        debug_assert!(rows.iter().all(|(p, _)| self.is_live(*p)));
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // Check keys on the final state.
+        let mut new_keys = PkIndex::default();
+        let mut leaving = PkIndex::default();
+        let mut moving: Vec<&Value> = Vec::new();
+        for (pos, changes) in rows {
+            if let Some(k) = changes.get(&self.primary_key) {
+                self.check_key(k)?;
+                let old = self.key_at(*pos);
+                if !py_eq(old, k.as_ref()) {
+                    if new_keys.contains(k.as_ref()) {
+                        return Err(self.duplicate(k));
+                    }
+                    new_keys.insert(k.as_ref(), *pos);
+                    leaving.insert(old, *pos);
+                    moving.push(k);
+                }
+            }
+        }
+        for k in &moving {
+            if self.pk_index.contains(k.as_ref()) && !leaving.contains(k.as_ref()) {
+                return Err(self.duplicate(k));
+            }
+        }
+        if validate && self.schema.is_some() {
+            for (pos, changes) in rows {
+                self.validate(&self.record(*pos).merged(changes), None)?;
+            }
+        }
+        // Apply (infallible).
+        let mut counter = self.next_pk;
+        let mut rekeyed = Vec::new();
+        for (pos, changes) in rows {
+            if let Some(old) = self.apply_changes(*pos, changes, true) {
+                if let Some(i) = changes
+                    .get(&self.primary_key)
+                    .filter(|k| matches!(k, Value::Int(_) | Value::Bool(_)))
+                    .and_then(|k| k.as_ref().as_int_key())
+                    .filter(|&i| i >= counter)
+                {
+                    counter = i.saturating_add(1);
+                }
+                rekeyed.push((*pos, old));
+            }
+        }
+        self.rekey(rekeyed);
+        self.next_pk = counter;
+        self.tracking.version += 1;
+        Ok(rows.len())
+    }
+
     /// Applies checked changes to one row (infallible).
     /// With `index_rows`, secondary indexes follow the row here; otherwise the
-    /// caller maintains them (in bulk).
-    fn apply_changes(&mut self, pos: u32, changes: &Record, index_rows: bool) {
+    /// caller maintains them (in bulk). Returns the row's old key when the changes
+    /// re-key it: the caller moves keys with [`TableData::rekey`], after every row
+    /// of the write is applied, so rows trading keys cannot clobber each other.
+    #[must_use]
+    fn apply_changes(&mut self, pos: u32, changes: &Record, index_rows: bool) -> Option<Value> {
         let p = pos as usize;
         let shape = self.row_shape.get(p);
         let mut added: Vec<u32> = Vec::new();
@@ -1093,14 +1162,25 @@ impl TableData {
             let id = self.shapes.intern(&cols);
             self.row_shape.set(p, id);
         }
-        if let Some(old_key) = old_key {
-            self.pk_index.remove(old_key.as_ref());
-            let new_key = self.columns[self.pk_col as usize].get(p);
-            self.pk_index.insert(new_key, pos);
-            self.tracking.undelete(new_key);
-            self.tracking.mark_deleted(old_key);
-        }
         self.tracking.mark_dirty(p);
+        old_key
+    }
+
+    /// Moves re-keyed rows in the primary-key index: every old key out first, then
+    /// every new key in (a key one row leaves may be the key another row takes).
+    /// Old keys are tracked as deleted, new keys as no longer deleted.
+    fn rekey(&mut self, rekeyed: Vec<(u32, Value)>) {
+        for (_, old) in &rekeyed {
+            self.pk_index.remove(old.as_ref());
+        }
+        for (_, old) in &rekeyed {
+            self.tracking.mark_deleted(old.clone());
+        }
+        for (pos, _) in &rekeyed {
+            let new_key = self.columns[self.pk_col as usize].get(*pos as usize);
+            self.pk_index.insert(new_key, *pos);
+            self.tracking.undelete(new_key);
+        }
     }
 
     /// Deletes the rows at `positions` (live ones; others are skipped). Returns the

@@ -2771,3 +2771,107 @@ fn insert_columns_failures_change_nothing() {
         .unwrap();
     assert_eq!(typed.len(), 2);
 }
+
+fn key_positions(t: &Table) -> Vec<(i64, u32)> {
+    let d = t.read();
+    let mut v: Vec<(i64, u32)> = d
+        .positions()
+        .map(|p| (d.key_at(p).as_int_key().unwrap(), p))
+        .collect();
+    v.sort_unstable();
+    for &(k, p) in &v {
+        assert_eq!(d.lookup_key(Value::Int(k).as_ref()), Some(p), "key {k}");
+    }
+    v
+}
+
+/// Per-row changes: keys may shift or swap (checked on the final state), every
+/// failure changes nothing, indexes follow each row's own value.
+#[test]
+fn update_rows_with_per_row_changes() {
+    let t = Table::new("t", "id", None);
+    t.insert_many(
+        (1..=5)
+            .map(|i| record! { "id" => i, "v" => i * 10 })
+            .collect(),
+    )
+    .unwrap();
+    t.create_index("v", IndexKind::Sorted);
+    t.write().clear_tracking();
+    let rows_of = |f: &dyn Fn(i64) -> Record| -> Vec<(u32, Record)> {
+        let d = t.read();
+        d.positions()
+            .map(|p| (p, f(d.key_at(p).as_int_key().unwrap())))
+            .collect()
+    };
+
+    // id = id + 1 over consecutive keys: valid as a whole.
+    let shift = rows_of(&|k| record! { "id" => k + 1, "v" => k * 100 });
+    assert_eq!(t.write().update_rows(&shift, true).unwrap(), 5);
+    let keys: Vec<i64> = key_positions(&t).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, [2, 3, 4, 5, 6]);
+    assert_eq!(t.read().deleted_keys(), [Value::Int(1)]);
+    assert_eq!(t.read().next_key(), 7);
+    {
+        let d = t.read();
+        let ix = d.index("v").unwrap();
+        for k in 1..=5i64 {
+            let p = d.lookup_key(Value::Int(k + 1).as_ref()).unwrap();
+            assert_eq!(ix.lookup(Value::Int(k * 100).as_ref()), vec![p]);
+            assert!(ix.lookup(Value::Int(k * 10).as_ref()).is_empty());
+        }
+    }
+
+    // Two rows trading keys.
+    let p2 = t.read().lookup_key(Value::Int(2).as_ref()).unwrap();
+    let p3 = t.read().lookup_key(Value::Int(3).as_ref()).unwrap();
+    t.write()
+        .update_rows(
+            &[(p2, record! { "id" => 3 }), (p3, record! { "id" => 2 })],
+            true,
+        )
+        .unwrap();
+    assert_eq!(t.read().lookup_key(Value::Int(3).as_ref()), Some(p2));
+    assert_eq!(t.read().lookup_key(Value::Int(2).as_ref()), Some(p3));
+    assert_eq!(t.read().deleted_keys(), [Value::Int(1)]);
+
+    // Failures change nothing: two rows onto one key, a row onto a key that stays,
+    // a NULL key.
+    let before: Vec<Record> = t.read().positions().map(|p| t.read().record(p)).collect();
+    let v = t.read().version();
+    let p4 = t.read().lookup_key(Value::Int(4).as_ref()).unwrap();
+    for rows in [
+        vec![(p2, record! { "id" => 9 }), (p3, record! { "id" => 9.0 })],
+        vec![(p2, record! { "id" => 4, "v" => 1 })],
+        vec![
+            (p4, record! { "v" => 1 }),
+            (p2, record! { "id" => Value::Null }),
+        ],
+    ] {
+        assert!(t.write().update_rows(&rows, true).is_err());
+    }
+    let after: Vec<Record> = t.read().positions().map(|p| t.read().record(p)).collect();
+    assert_eq!(before, after);
+    assert_eq!(t.read().version(), v);
+    assert_eq!(t.read().next_key(), 7);
+
+    // A typed table validates each merged row first.
+    let typed = Table::new(
+        "typed",
+        "id",
+        Some(Schema::new().field("n", FieldType::Int)),
+    );
+    typed
+        .insert_many(vec![record! { "n" => 1 }, record! { "n" => 2 }])
+        .unwrap();
+    let rows: Vec<(u32, Record)> = vec![(0, record! { "n" => 5 }), (1, record! { "n" => "x" })];
+    assert!(matches!(
+        typed.write().update_rows(&rows, true),
+        Err(Error::Schema(_))
+    ));
+    assert_eq!(
+        typed.get(&Value::Int(1)).unwrap().get("n"),
+        Some(&Value::Int(1))
+    );
+    assert_eq!(typed.write().update_rows(&[], true), Ok(0));
+}
