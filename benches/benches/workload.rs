@@ -163,6 +163,18 @@ fn main() {
                 }
             })
         });
+        // The same lookups reading every field in place (no owned record).
+        g.bench_function(BenchmarkId::from_parameter("dictdb-view"), |b| {
+            b.iter(|| {
+                for &k in &keys {
+                    black_box(table.with_row(&Value::Int(black_box(k)), |row| {
+                        row.iter().for_each(|(_, v)| {
+                            black_box(v);
+                        })
+                    }));
+                }
+            })
+        });
         let mut stmt = conn.prepare(SQL_POINT).expect("prepare point");
         g.bench_function(sqlite_id(), |b| {
             b.iter(|| {

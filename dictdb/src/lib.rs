@@ -44,7 +44,7 @@ use parking_lot::RwLock;
 
 pub use dictdb_engine::{
     DateTime, Error as EngineError, FieldType, IndexKind, KeyProblem, Name, OnConflict, Record,
-    Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, record,
+    RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef, record,
 };
 pub use dictdb_query::{
     Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
@@ -211,6 +211,14 @@ impl Table {
     /// A copy of the row with this key.
     pub fn get(&self, key: &Value) -> Option<Record> {
         self.inner.get(key)
+    }
+
+    /// Calls `f` with a borrowed view of the row with this key (nothing copied; the
+    /// table's read lock is held during the call, so `f` must not write to this
+    /// table). `None` when no row has the key.
+    pub fn with_row<R>(&self, key: &Value, f: impl FnOnce(RowRef<'_>) -> R) -> Option<R> {
+        let data = self.inner.read();
+        data.lookup_key(key.as_ref()).map(|pos| f(data.row(pos)))
     }
 
     /// Runs a query (given by value or by reference).

@@ -196,3 +196,34 @@ fn insert_columns_through_the_table_handle() {
     ));
     assert_eq!(t.len(), 3);
 }
+
+#[test]
+fn with_row_reads_in_place() {
+    let db = Database::new();
+    let t = db.create_table("t", "id").unwrap();
+    t.insert_many(vec![
+        record! { "name" => "Ada", "note" => Value::Null },
+        record! { "name" => "Bo" },
+    ])
+    .unwrap();
+    let fields = t
+        .with_row(&Value::Int(1), |row| {
+            assert_eq!(row.len(), 3);
+            assert!(matches!(
+                row.get("name"),
+                Some(dictdb::ValueRef::Str("Ada"))
+            ));
+            assert!(matches!(row.get("note"), Some(dictdb::ValueRef::Null)));
+            assert!(row.get("missing").is_none());
+            assert_eq!(row.to_record(), t.get(&Value::Int(1)).unwrap());
+            row.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(fields, ["name", "note", "id"]);
+    // Absent and NULL differ in the view too.
+    assert_eq!(
+        t.with_row(&Value::Int(2), |row| row.get("note").is_none()),
+        Some(true)
+    );
+    assert!(t.with_row(&Value::Int(3), |_| ()).is_none());
+}

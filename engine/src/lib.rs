@@ -29,5 +29,5 @@ pub use error::{Error, KeyProblem, Result, SchemaError};
 pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;
 pub use schema::{FieldType, Schema, SchemaField};
-pub use table::{OnConflict, Table, TableData, UpsertAction};
+pub use table::{OnConflict, RowRef, Table, TableData, UpsertAction};
 pub use value::{DateTime, Name, Value, ValueKind, ValueRef, py_cmp, py_eq, total_cmp};

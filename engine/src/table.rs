@@ -201,6 +201,47 @@ impl Shapes {
     }
 }
 
+/// A borrowed view of one row: its fields in stored order, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct RowRef<'a> {
+    data: &'a TableData,
+    pos: u32,
+    cols: &'a [u32],
+}
+
+impl<'a> RowRef<'a> {
+    /// The value of a field; `None` when the row lacks it (NULL is `Some(Null)`).
+    pub fn get(&self, field: &str) -> Option<ValueRef<'a>> {
+        let c = self.data.column_id(field)?;
+        self.cols
+            .contains(&c)
+            .then(|| self.data.columns[c as usize].get(self.pos as usize))
+    }
+
+    /// The fields in stored order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a Name, ValueRef<'a>)> + 'a {
+        let (data, pos) = (self.data, self.pos as usize);
+        self.cols
+            .iter()
+            .map(move |&c| (&data.names[c as usize], data.columns[c as usize].get(pos)))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// True when the row has no field.
+    pub fn is_empty(&self) -> bool {
+        self.cols.is_empty()
+    }
+
+    /// An owned copy.
+    pub fn to_record(&self) -> Record {
+        self.data.record(self.pos)
+    }
+}
+
 /// The shape of each row position. While every row has the same shape (the usual
 /// case) it is stored once; the per-row vector exists only once shapes differ.
 #[derive(Clone, Debug, Default)]
@@ -559,6 +600,16 @@ impl TableData {
             );
         }
         r
+    }
+
+    /// A borrowed view of the row at a position: its fields read in place, nothing
+    /// copied (valid while the lock that gave `self` is held).
+    pub fn row(&self, pos: u32) -> RowRef<'_> {
+        RowRef {
+            data: self,
+            pos,
+            cols: &self.shapes.cols[self.row_shape.get(pos as usize) as usize],
+        }
     }
 
     /// Copies of the records at several positions, in the given order.
