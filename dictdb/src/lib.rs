@@ -37,6 +37,8 @@
 //! The crate re-exports the engine's values and records and the query layer's
 //! builder; [`Database`] and [`Table`] are the entry points.
 
+mod sql;
+
 use std::borrow::Borrow;
 use std::sync::Arc;
 
@@ -46,9 +48,11 @@ pub use dictdb_engine::{
     DateTime, Error as EngineError, FieldType, IndexKind, KeyProblem, Name, OnConflict, Record,
     RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef, record,
 };
+pub use dictdb_query::sql::{Params, Position, SqlError};
 pub use dictdb_query::{
     Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
 };
+pub use sql::Output;
 
 /// An error of the `dictdb` API: an engine error (tables, keys, schemas) or a
 /// query error (evaluation).
@@ -61,6 +65,9 @@ pub enum Error {
     /// Evaluating a query.
     #[error(transparent)]
     Query(QueryError),
+    /// SQL text that does not parse, is not supported, or names what does not exist.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
 }
 
 impl From<QueryError> for Error {
@@ -250,6 +257,23 @@ impl Table {
         let mut data = self.inner.write();
         let positions = self.matching(&data, filter)?;
         Ok(data.update_positions(&positions, &changes, true)?)
+    }
+
+    /// Updates every row where `filter` is true (`None`: every row) with changes
+    /// computed from the row by `changes(data, position)`, atomically: all changes
+    /// are computed first (each from the row as it was), then applied together.
+    pub fn update_with(
+        &self,
+        filter: Option<&Expr>,
+        mut changes: impl FnMut(&dictdb_engine::TableData, u32) -> Result<Record>,
+    ) -> Result<usize> {
+        let mut data = self.inner.write();
+        let positions = self.matching(&data, filter)?;
+        let rows = positions
+            .iter()
+            .map(|&p| Ok((p, changes(&data, p)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(data.update_rows(&rows, true)?)
     }
 
     /// Deletes every row where `filter` is true; returns the count.

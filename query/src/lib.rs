@@ -30,6 +30,7 @@ pub mod filter;
 pub mod like;
 pub mod plan;
 pub mod planner;
+pub mod sql;
 
 pub use aggregate::{Agg, AggFunc, Aggregation};
 pub use error::{QueryError, Result};

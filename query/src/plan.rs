@@ -138,6 +138,16 @@ impl Query {
         self.filter.as_ref()
     }
 
+    /// The sort keys.
+    pub fn order_keys(&self) -> &[OrderKey] {
+        &self.order_by
+    }
+
+    /// The output columns, if projected.
+    pub fn projection(&self) -> Option<&[(Name, Expr)]> {
+        self.projection.as_deref()
+    }
+
     /// The limit.
     pub fn limit_value(&self) -> Option<usize> {
         self.limit

@@ -1,0 +1,342 @@
+//! Running SQL statements against a [`Database`].
+
+use dictdb_engine::{FieldType, Name, Record, Value, ValueRef};
+use dictdb_query::sql::{Params, SqlError, Statement};
+use dictdb_query::{Expr, Query};
+
+use crate::{Database, EngineError, Error, Result, Table};
+
+/// What a SQL statement returns.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Rows, with their column names.
+    Rows {
+        /// Column names, in order.
+        columns: Vec<String>,
+        /// One vector of values per row, in column order.
+        rows: Vec<Vec<Value>>,
+    },
+    /// The number of rows an INSERT, UPDATE or DELETE changed.
+    Affected(usize),
+    /// A statement that returns nothing (CREATE, DROP).
+    Done,
+}
+
+impl Output {
+    /// The rows, if the statement returned rows.
+    pub fn rows(&self) -> Option<&[Vec<Value>]> {
+        match self {
+            Output::Rows { rows, .. } => Some(rows),
+            _ => None,
+        }
+    }
+}
+
+impl Database {
+    /// Runs SQL text (one or more statements separated by `;`) with values for its
+    /// placeholders; returns what the last statement returns. Statements run one
+    /// after another; each is atomic on its own.
+    ///
+    /// ```
+    /// use dictdb::{Database, Output, Value};
+    /// let db = Database::new();
+    /// db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)", ())?;
+    /// db.execute("INSERT INTO t VALUES (1, 'Ada'), (2, 'Grace')", ())?;
+    /// let out = db.execute("SELECT name FROM t WHERE id = ?", [Value::Int(2)])?;
+    /// assert_eq!(out.rows().unwrap(), &[vec![Value::str("Grace")]]);
+    /// # Ok::<(), dictdb::Error>(())
+    /// ```
+    pub fn execute(&self, sql: &str, params: impl Into<Params>) -> Result<Output> {
+        let statements = dictdb_query::sql::parse(sql, &params.into())?;
+        let mut out = Output::Done;
+        for s in &statements {
+            out = self.run(s)?;
+        }
+        Ok(out)
+    }
+
+    fn run(&self, s: &Statement) -> Result<Output> {
+        match s {
+            Statement::Select {
+                table,
+                query,
+                columns,
+            } => {
+                let t = self.sql_table(table)?;
+                check_columns(&t, query_exprs(query).iter().copied())?;
+                let records = t.select(query)?;
+                let columns: Vec<Name> = match columns {
+                    Some(c) => dedupe(c),
+                    None => star_columns(&t),
+                };
+                let rows = records
+                    .iter()
+                    .map(|r| {
+                        columns
+                            .iter()
+                            .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
+                            .collect()
+                    })
+                    .collect();
+                Ok(Output::Rows {
+                    columns: columns.iter().map(|c| c.to_string()).collect(),
+                    rows,
+                })
+            }
+            Statement::Explain(inner) => {
+                let lines = match inner.as_ref() {
+                    Statement::Select { table, query, .. } => self.sql_table(table)?.explain(query),
+                    Statement::Update { table, filter, .. }
+                    | Statement::Delete { table, filter } => {
+                        let verb = if matches!(inner.as_ref(), Statement::Update { .. }) {
+                            format!("update {table}")
+                        } else {
+                            format!("delete from {table}")
+                        };
+                        let q = filter
+                            .clone()
+                            .map_or_else(Query::new, |f| Query::new().filter(f));
+                        let mut lines = vec![verb];
+                        lines.extend(self.sql_table(table)?.explain(q));
+                        lines
+                    }
+                    _ => {
+                        return Err(SqlError::Unsupported {
+                            feature: "EXPLAIN of this statement".into(),
+                            position: None,
+                            snippet: String::new(),
+                        }
+                        .into());
+                    }
+                };
+                Ok(Output::Rows {
+                    columns: vec!["plan".into()],
+                    rows: lines.into_iter().map(|l| vec![Value::str(l)]).collect(),
+                })
+            }
+            Statement::Insert {
+                table,
+                columns,
+                rows,
+            } => {
+                let t = self.sql_table(table)?;
+                let columns: Vec<Name> = match (columns, t.schema()) {
+                    (Some(c), _) => c.clone(),
+                    (None, Some(schema)) => {
+                        schema.fields().iter().map(|f| f.name.clone()).collect()
+                    }
+                    (None, None) => {
+                        return Err(invalid(format!(
+                            "INSERT INTO {table} needs a column list: the table has no declared columns"
+                        )));
+                    }
+                };
+                check_names(&t, columns.iter())?;
+                let mut records = Vec::with_capacity(rows.len());
+                for (i, row) in rows.iter().enumerate() {
+                    if row.len() != columns.len() {
+                        return Err(invalid(format!(
+                            "row {} of the INSERT has {} values for {} columns",
+                            i + 1,
+                            row.len(),
+                            columns.len()
+                        )));
+                    }
+                    let mut r = Record::with_capacity(columns.len());
+                    for (c, e) in columns.iter().zip(row) {
+                        let v = constant(e)?;
+                        r.set(c.clone(), coerce(&t, c, v)?);
+                    }
+                    records.push(r);
+                }
+                let n = records.len();
+                t.insert_many(records)?;
+                Ok(Output::Affected(n))
+            }
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => {
+                let t = self.sql_table(table)?;
+                check_names(&t, assignments.iter().map(|(n, _)| n))?;
+                check_columns(&t, assignments.iter().map(|(_, e)| e).chain(filter))?;
+                let n = t.update_with(filter.as_ref(), |data, pos| {
+                    let mut changes = Record::with_capacity(assignments.len());
+                    for (name, e) in assignments {
+                        let v = e.bind(data).eval(data, pos)?;
+                        changes.set(name.clone(), coerce(&t, name, v)?);
+                    }
+                    Ok(changes)
+                })?;
+                Ok(Output::Affected(n))
+            }
+            Statement::Delete { table, filter } => {
+                let t = self.sql_table(table)?;
+                check_columns(&t, filter.iter())?;
+                Ok(Output::Affected(t.delete_where(filter.as_ref())?))
+            }
+            Statement::CreateTable {
+                name,
+                if_not_exists,
+                primary_key,
+                schema,
+            } => {
+                if *if_not_exists && self.table(name).is_ok() {
+                    return Ok(Output::Done);
+                }
+                self.create_table_with_schema(name, primary_key, Some(schema.clone()))?;
+                Ok(Output::Done)
+            }
+            Statement::DropTable { names, if_exists } => {
+                for name in names {
+                    match self.drop_table(name) {
+                        Err(Error::Engine(EngineError::TableNotFound { .. })) if *if_exists => {}
+                        other => other?,
+                    }
+                }
+                Ok(Output::Done)
+            }
+            other => Err(invalid(format!("cannot run {other:?}"))),
+        }
+    }
+
+    /// The table, or an error suggesting the closest existing name.
+    fn sql_table(&self, name: &str) -> Result<Table> {
+        self.table(name).map_err(|e| match e {
+            Error::Engine(EngineError::TableNotFound { .. }) => {
+                let names = self.table_names();
+                let hint = closest(name, names.iter().map(String::as_str))
+                    .map_or(String::new(), |n| format!(" (did you mean {n}?)"));
+                invalid(format!("no table named {name}{hint}"))
+            }
+            other => other,
+        })
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::Sql(SqlError::Invalid {
+        message,
+        position: None,
+        snippet: String::new(),
+    })
+}
+
+/// Every expression a query reads.
+fn query_exprs(q: &Query) -> Vec<&Expr> {
+    let mut out: Vec<&Expr> = q.filter_expr().into_iter().collect();
+    out.extend(q.order_keys().iter().map(|k| &k.expr));
+    out.extend(q.projection().into_iter().flatten().map(|(_, e)| e));
+    out
+}
+
+/// On a typed table, every column an expression names must be declared.
+fn check_columns<'a>(t: &Table, exprs: impl Iterator<Item = &'a Expr>) -> Result<()> {
+    let names: Vec<Name> = exprs.flat_map(|e| e.columns()).collect();
+    check_names(t, names.iter())
+}
+
+fn check_names<'a>(t: &Table, names: impl Iterator<Item = &'a Name>) -> Result<()> {
+    let Some(schema) = t.schema() else {
+        return Ok(());
+    };
+    for n in names {
+        if schema.get(n).is_none() {
+            let hint = closest(n, schema.fields().iter().map(|f| &*f.name))
+                .map_or(String::new(), |c| format!(" (did you mean {c}?)"));
+            return Err(invalid(format!(
+                "no column named {n} in table {}{hint}",
+                t.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `SELECT *`: the declared ones, or every field the rows hold.
+fn star_columns(t: &Table) -> Vec<Name> {
+    match t.schema() {
+        Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
+        None => t.engine().read().live_field_names(),
+    }
+}
+
+/// Names with repeats suffixed `_1`, `_2`, … (as result rows name them).
+fn dedupe(names: &[Name]) -> Vec<Name> {
+    let mut out: Vec<Name> = Vec::with_capacity(names.len());
+    for n in names {
+        let name = if out.contains(n) {
+            (1..)
+                .map(|i| Name::from(format!("{n}_{i}")))
+                .find(|c| !out.contains(c))
+                .expect("a free suffix")
+        } else {
+            n.clone()
+        };
+        out.push(name);
+    }
+    out
+}
+
+/// The value of a constant expression (VALUES rows).
+fn constant(e: &Expr) -> Result<Value> {
+    match e {
+        Expr::Literal(v) => Ok(v.clone()),
+        Expr::Neg(inner) => Ok(dictdb_query::expr::arith(
+            dictdb_query::ArithOp::Sub,
+            ValueRef::Int(0),
+            constant(inner)?.as_ref(),
+        )?),
+        Expr::Arith { op, left, right } => Ok(dictdb_query::expr::arith(
+            *op,
+            constant(left)?.as_ref(),
+            constant(right)?.as_ref(),
+        )?),
+        other => Err(invalid(format!("VALUES takes constants, not {other}"))),
+    }
+}
+
+/// SQL's storing rules for declared columns: REAL takes ints (as floats),
+/// INTEGER refuses booleans; everything else is the schema's check.
+fn coerce(t: &Table, column: &str, v: Value) -> Result<Value> {
+    let Some(field) = t.schema().and_then(|s| s.get(column)) else {
+        return Ok(v);
+    };
+    match (field.ty, v) {
+        (FieldType::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
+        (FieldType::Int, v @ Value::Bool(_)) => Err(Error::Engine(EngineError::Schema(
+            dictdb_engine::SchemaError::WrongType {
+                table: t.name().to_string(),
+                field: column.to_string(),
+                expected: FieldType::Int.name().to_string(),
+                actual: v.kind(),
+            },
+        ))),
+        (_, v) => Ok(v),
+    }
+}
+
+/// The closest name by edit distance, if close enough to be a likely typo.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    candidates
+        .map(|c| (distance(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.chars().count() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,373 @@
+//! SQL through `Database::execute`: results equal the builder's, errors say where.
+
+use dictdb::{
+    Database, EngineError, Error, IndexKind, Output, Params, Query, SqlError, Value, col, record,
+};
+
+fn db() -> Database {
+    let db = Database::new();
+    db.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER, \
+         score REAL, city TEXT)",
+        (),
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO people (id, name, age, score, city) VALUES \
+         (1, 'Ada', 36, 9.5, 'London'), (2, 'Grace', 45, 7, 'New York'), \
+         (3, 'Linus', NULL, 8.25, 'Helsinki'), (4, 'Alan', 41, NULL, 'London'), \
+         (5, 'Edsger', 72, 6.5, NULL)",
+        (),
+    )
+    .unwrap();
+    db.table("people")
+        .unwrap()
+        .create_index("age", IndexKind::Sorted);
+    db
+}
+
+fn rows(out: Output) -> Vec<Vec<Value>> {
+    match out {
+        Output::Rows { rows, .. } => rows,
+        other => panic!("expected rows, got {other:?}"),
+    }
+}
+
+fn columns(out: &Output) -> Vec<String> {
+    match out {
+        Output::Rows { columns, .. } => columns.clone(),
+        other => panic!("expected rows, got {other:?}"),
+    }
+}
+
+#[test]
+fn select_equals_the_builder() {
+    let db = db();
+    let t = db.table("people").unwrap();
+    let cases: Vec<(&str, Query)> = vec![
+        (
+            "SELECT name FROM people WHERE age >= 40 ORDER BY age DESC",
+            Query::new()
+                .filter(col("age").ge(40))
+                .order_by_desc("age")
+                .columns(["name"]),
+        ),
+        (
+            "SELECT name, age FROM people WHERE city = 'London' OR age < 40 LIMIT 2 OFFSET 1",
+            Query::new()
+                .filter(col("city").eq("London") | col("age").lt(40))
+                .offset(1)
+                .limit(2)
+                .columns(["name", "age"]),
+        ),
+        (
+            "SELECT city FROM people WHERE name LIKE 'A%' ORDER BY city",
+            Query::new()
+                .filter(col("name").like("A%"))
+                .order_by("city")
+                .columns(["city"]),
+        ),
+        (
+            "SELECT DISTINCT city FROM people WHERE city IS NOT NULL",
+            Query::new()
+                .filter(col("city").is_not_null())
+                .distinct()
+                .columns(["city"]),
+        ),
+        (
+            "SELECT id FROM people WHERE age BETWEEN 36 AND 45 AND id IN (1, 2, 4)",
+            Query::new()
+                .filter(col("age").between(36, 45) & col("id").is_in([1, 2, 4]))
+                .columns(["id"]),
+        ),
+    ];
+    for (sql, q) in cases {
+        let got = rows(db.execute(sql, ()).unwrap());
+        let expected: Vec<Vec<Value>> = t
+            .select(&q)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.iter().map(|(_, v)| v.clone()).collect())
+            .collect();
+        assert_eq!(got, expected, "{sql}");
+        assert!(!got.is_empty(), "{sql}");
+    }
+}
+
+#[test]
+fn select_items_aliases_ordinals_and_null_ordering() {
+    let db = db();
+    let out = db
+        .execute(
+            "SELECT name AS who, age + 1, age FROM people ORDER BY 3 DESC NULLS FIRST, who",
+            (),
+        )
+        .unwrap();
+    assert_eq!(columns(&out), ["who", "age + 1", "age"]);
+    let r = rows(out);
+    assert_eq!(r[0], [Value::str("Linus"), Value::Null, Value::Null]);
+    assert_eq!(r[1], [Value::str("Edsger"), Value::Int(73), Value::Int(72)]);
+    let out = db
+        .execute(
+            "SELECT age FROM people ORDER BY age NULLS LAST LIMIT 1 OFFSET 4",
+            (),
+        )
+        .unwrap();
+    assert_eq!(rows(out), [[Value::Null]]);
+    // Duplicate result names get suffixes.
+    let out = db
+        .execute("SELECT age, age FROM people WHERE id = 1", ())
+        .unwrap();
+    assert_eq!(columns(&out), ["age", "age_1"]);
+    assert_eq!(rows(out), [[Value::Int(36), Value::Int(36)]]);
+    // SELECT * follows the declared column order.
+    let out = db.execute("SELECT * FROM people WHERE id = 2", ()).unwrap();
+    assert_eq!(columns(&out), ["id", "name", "age", "score", "city"]);
+    assert_eq!(
+        rows(out)[0][3],
+        Value::Float(7.0),
+        "REAL stores an int as a float"
+    );
+}
+
+#[test]
+fn sql_not_is_three_valued() {
+    let db = db();
+    // Linus has no age: NOT (age = 36) is unknown for him, so he is not selected.
+    let out = db
+        .execute(
+            "SELECT name FROM people WHERE NOT (age = 36) ORDER BY id",
+            (),
+        )
+        .unwrap();
+    let names: Vec<Value> = rows(out).into_iter().map(|mut r| r.remove(0)).collect();
+    assert_eq!(names, ["Grace", "Alan", "Edsger"].map(Value::str));
+    let out = db
+        .execute("SELECT name FROM people WHERE (age = 36) IS NOT TRUE", ())
+        .unwrap();
+    assert_eq!(rows(out).len(), 4);
+}
+
+#[test]
+fn placeholders() {
+    let db = db();
+    let q = "SELECT name FROM people WHERE age > ? AND city = ?";
+    let out = db
+        .execute(q, [Value::Int(40), Value::str("London")])
+        .unwrap();
+    assert_eq!(rows(out), [[Value::str("Alan")]]);
+    let out = db
+        .execute(
+            "SELECT name FROM people WHERE id = $2 OR id = $1",
+            [Value::Int(1), Value::Int(3)],
+        )
+        .unwrap();
+    assert_eq!(rows(out).len(), 2);
+    let named = Params::Named(vec![("who".into(), Value::str("Ada"))]);
+    let out = db
+        .execute("SELECT id FROM people WHERE name = :who", named)
+        .unwrap();
+    assert_eq!(rows(out), [[Value::Int(1)]]);
+    let err = db
+        .execute("SELECT id FROM people WHERE id = ?", ())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no value for the parameter"),
+        "{err}"
+    );
+}
+
+#[test]
+fn writes_are_atomic_and_count_rows() {
+    let db = db();
+    // A duplicate key in the second row rejects the whole statement.
+    let err = db
+        .execute(
+            "INSERT INTO people (id, name) VALUES (10, 'X'), (1, 'Y')",
+            (),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Engine(EngineError::DuplicateKey { .. })),
+        "{err}"
+    );
+    assert_eq!(db.table("people").unwrap().len(), 5);
+    // A NULL key means an automatic one.
+    let out = db
+        .execute("INSERT INTO people (id, name) VALUES (NULL, 'Auto')", ())
+        .unwrap();
+    assert_eq!(out, Output::Affected(1));
+    assert_eq!(
+        rows(
+            db.execute("SELECT id FROM people WHERE name = 'Auto'", ())
+                .unwrap()
+        ),
+        [[Value::Int(6)]]
+    );
+    // Storing rules: a bool into INTEGER, text into REAL.
+    for sql in [
+        "INSERT INTO people (id, name, age) VALUES (20, 'B', TRUE)",
+        "INSERT INTO people (id, name, score) VALUES (21, 'C', 'high')",
+        "INSERT INTO people (id, age) VALUES (22, 1)",
+    ] {
+        let err = db.execute(sql, ()).unwrap_err();
+        assert!(
+            matches!(err, Error::Engine(EngineError::Schema(_))),
+            "{sql}: {err}"
+        );
+    }
+    // UPDATE: right-hand sides see the old row (a swap), counts, keys shift.
+    let out = db
+        .execute(
+            "UPDATE people SET name = city, city = name WHERE id = 1",
+            (),
+        )
+        .unwrap();
+    assert_eq!(out, Output::Affected(1));
+    let swapped = rows(
+        db.execute("SELECT name, city FROM people WHERE id = 1", ())
+            .unwrap(),
+    );
+    assert_eq!(swapped, [[Value::str("London"), Value::str("Ada")]]);
+    let err = db
+        .execute("UPDATE people SET age = score WHERE id = 2", ())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Engine(EngineError::Schema(_))),
+        "a float into INTEGER: {err}"
+    );
+    assert_eq!(
+        db.execute("UPDATE people SET city = 'Paris' WHERE id > 100", ())
+            .unwrap(),
+        Output::Affected(0)
+    );
+    assert_eq!(
+        db.execute("UPDATE people SET id = id + 100", ()).unwrap(),
+        Output::Affected(6)
+    );
+    let ids = rows(db.execute("SELECT id FROM people ORDER BY id", ()).unwrap());
+    assert_eq!(ids.first().unwrap(), &[Value::Int(101)]);
+    // Ada's city became 'Ada' above: only Alan is left in London.
+    assert_eq!(
+        db.execute("DELETE FROM people WHERE city = 'London'", ())
+            .unwrap(),
+        Output::Affected(1)
+    );
+    assert_eq!(
+        db.execute("DELETE FROM people", ()).unwrap(),
+        Output::Affected(5)
+    );
+}
+
+#[test]
+fn ddl_and_schemaless_tables() {
+    let db = Database::new();
+    db.execute("CREATE TABLE IF NOT EXISTS t (a INT)", ())
+        .unwrap();
+    db.execute("CREATE TABLE IF NOT EXISTS t (a INT)", ())
+        .unwrap();
+    assert!(db.execute("CREATE TABLE t (a INT)", ()).is_err());
+    let t = db.table("t").unwrap();
+    assert_eq!(t.primary_key(), "id", "no PRIMARY KEY: an implicit id key");
+    db.execute("INSERT INTO t (a) VALUES (1), (2)", ()).unwrap();
+    assert_eq!(
+        rows(db.execute("SELECT id, a FROM t", ()).unwrap())[1],
+        [Value::Int(2), Value::Int(2)]
+    );
+    db.execute("DROP TABLE t; DROP TABLE IF EXISTS t", ())
+        .unwrap();
+    assert!(db.execute("DROP TABLE t", ()).is_err());
+    // A schemaless table made through the API reads and writes any column.
+    let free = db.create_table("free", "id").unwrap();
+    free.insert(record! { "x" => 1 }).unwrap();
+    db.execute("INSERT INTO free (y) VALUES ('a')", ()).unwrap();
+    let out = db.execute("SELECT x, y FROM free ORDER BY id", ()).unwrap();
+    assert_eq!(
+        rows(out),
+        [[Value::Int(1), Value::Null], [Value::Null, Value::str("a")]]
+    );
+}
+
+#[test]
+fn explain_shows_the_plan() {
+    let db = db();
+    let lines = rows(
+        db.execute(
+            "EXPLAIN SELECT name FROM people WHERE age > 40 ORDER BY age LIMIT 2",
+            (),
+        )
+        .unwrap(),
+    );
+    let text: Vec<String> = lines
+        .into_iter()
+        .map(|r| r[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(text.last().unwrap(), "btree range age (40, +inf) on people");
+    let lines = rows(
+        db.execute("EXPLAIN DELETE FROM people WHERE id = 3", ())
+            .unwrap(),
+    );
+    assert_eq!(lines[0], [Value::str("delete from people")]);
+    assert_eq!(
+        lines.last().unwrap(),
+        &[Value::str("pk lookup [3] on people")]
+    );
+}
+
+#[test]
+fn errors_say_where_and_what() {
+    let db = db();
+    let err = db
+        .execute("SELECT name\nFROM people WHER age > 1", ())
+        .unwrap_err();
+    let Error::Sql(SqlError::Syntax {
+        position: Some(p), ..
+    }) = &err
+    else {
+        panic!("expected a syntax error with a position: {err:?}");
+    };
+    assert_eq!(p.line, 2);
+    let text = err.to_string();
+    assert!(text.contains("line 2") && text.contains('^'), "{text}");
+
+    for (sql, feature) in [
+        (
+            "SELECT * FROM people JOIN other ON people.id = other.id",
+            "JOIN",
+        ),
+        (
+            "SELECT * FROM people WHERE id IN (SELECT id FROM people)",
+            "subqueries",
+        ),
+        ("SELECT id FROM people UNION SELECT id FROM people", "UNION"),
+        ("BEGIN", "transactions"),
+        ("SELECT upper(name) FROM people", "upper()"),
+    ] {
+        let err = db.execute(sql, ()).unwrap_err();
+        assert!(
+            matches!(err, Error::Sql(SqlError::Unsupported { .. })),
+            "{sql}: {err:?}"
+        );
+        assert!(err.to_string().contains(feature), "{sql}: {err}");
+    }
+    let err = db.execute("SELECT nme FROM people", ()).unwrap_err();
+    assert!(err.to_string().contains("did you mean name?"), "{err}");
+    let err = db.execute("SELECT name FROM peple", ()).unwrap_err();
+    assert!(err.to_string().contains("did you mean people?"), "{err}");
+    let err = db
+        .execute("SELECT name FROM people WHERE name = \"Ada\"", ())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no column named Ada"),
+        "double quotes are identifiers: {err}"
+    );
+    let err = db
+        .execute("SELECT name FROM people WHERE name", ())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Query(_)),
+        "text as a condition: {err:?}"
+    );
+    let err = db.execute("SELECT 1 / 0 FROM people", ()).unwrap_err();
+    assert!(err.to_string().contains("division by zero"), "{err}");
+}

@@ -1,0 +1,744 @@
+//! sqlparser's AST → [`Statement`]. The only module that sees that AST.
+
+use sqlparser::ast::{
+    self as sp, BinaryOperator, ColumnOption, DataType, GroupByExpr, Ident, LimitClause,
+    ObjectName, ObjectNamePart, ObjectType, OrderByKind, SelectItem, SetExpr, Spanned,
+    TableConstraint, TableFactor, UnaryOperator,
+};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use dictdb_engine::{FieldType, Name, Schema, Value};
+
+use super::{Params, Position, SqlError, Statement};
+use crate::expr::{ArithOp, CmpOp, Expr, col};
+use crate::like::LikePattern;
+use crate::plan::{OrderKey, Query};
+
+/// Parses and translates every statement of `sql`.
+pub(super) fn parse(sql: &str, params: &Params) -> Result<Vec<Statement>, SqlError> {
+    let ast = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| syntax_error(sql, e))?;
+    let mut cx = Cx {
+        sql,
+        params,
+        next_param: 0,
+    };
+    ast.iter().map(|s| cx.statement(s)).collect()
+}
+
+/// Translation state: the text (for error snippets) and the parameters.
+struct Cx<'a> {
+    sql: &'a str,
+    params: &'a Params,
+    /// The next `?` parameter (0-based).
+    next_param: usize,
+}
+
+fn snippet(sql: &str, position: Option<Position>) -> String {
+    position
+        .and_then(|p| sql.lines().nth(p.line.saturating_sub(1) as usize))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn syntax_error(sql: &str, e: ParserError) -> SqlError {
+    let message = match &e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
+        ParserError::RecursionLimitExceeded => "the statement nests too deeply".to_string(),
+    };
+    // sqlparser writes positions as "… at Line: L, Column: C".
+    let number_after = |key: &str| -> Option<u64> {
+        let rest = &message[message.find(key)? + key.len()..];
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let position = match (number_after("Line:"), number_after("Column:")) {
+        (Some(line), Some(column)) => Some(Position { line, column }),
+        _ => None,
+    };
+    let message = match message.find(" at Line:") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    SqlError::Syntax {
+        message,
+        position,
+        snippet: snippet(sql, position),
+    }
+}
+
+fn position_of(node: &impl Spanned) -> Option<Position> {
+    let start = node.span().start;
+    (start.line > 0).then_some(Position {
+        line: start.line,
+        column: start.column,
+    })
+}
+
+fn ident_position(id: &Ident) -> Option<Position> {
+    let start = id.span.start;
+    (start.line > 0).then_some(Position {
+        line: start.line,
+        column: start.column,
+    })
+}
+
+impl Cx<'_> {
+    fn unsupported(&self, feature: impl Into<String>, at: Option<Position>) -> SqlError {
+        SqlError::Unsupported {
+            feature: feature.into(),
+            position: at,
+            snippet: snippet(self.sql, at),
+        }
+    }
+
+    fn invalid(&self, message: impl Into<String>, at: Option<Position>) -> SqlError {
+        SqlError::Invalid {
+            message: message.into(),
+            position: at,
+            snippet: snippet(self.sql, at),
+        }
+    }
+
+    fn statement(&mut self, s: &sp::Statement) -> Result<Statement, SqlError> {
+        let at = position_of(s);
+        match s {
+            sp::Statement::Query(q) => self.select(q),
+            sp::Statement::Explain {
+                statement, analyze, ..
+            } => {
+                if *analyze {
+                    return Err(self.unsupported("EXPLAIN ANALYZE", at));
+                }
+                Ok(Statement::Explain(Box::new(self.statement(statement)?)))
+            }
+            sp::Statement::Insert(ins) => self.insert(ins),
+            sp::Statement::Update {
+                table,
+                assignments,
+                from,
+                selection,
+                returning,
+                ..
+            } => {
+                if from.is_some() {
+                    return Err(self.unsupported("UPDATE … FROM", at));
+                }
+                if returning.is_some() {
+                    return Err(self.unsupported("RETURNING", at));
+                }
+                let table = self.single_table(table)?;
+                let assignments = assignments
+                    .iter()
+                    .map(|a| match &a.target {
+                        sp::AssignmentTarget::ColumnName(name) => {
+                            Ok((Name::from(self.column_name(name)?), self.expr(&a.value)?))
+                        }
+                        sp::AssignmentTarget::Tuple(_) => {
+                            Err(self.unsupported("tuple assignment", position_of(&a.value)))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let filter = selection.as_ref().map(|e| self.expr(e)).transpose()?;
+                Ok(Statement::Update {
+                    table,
+                    assignments,
+                    filter,
+                })
+            }
+            sp::Statement::Delete(del) => {
+                if del.returning.is_some() {
+                    return Err(self.unsupported("RETURNING", at));
+                }
+                if del.using.is_some() || !del.tables.is_empty() {
+                    return Err(self.unsupported("DELETE with several tables", at));
+                }
+                if !del.order_by.is_empty() || del.limit.is_some() {
+                    return Err(self.unsupported("DELETE … ORDER BY / LIMIT", at));
+                }
+                let tables = match &del.from {
+                    sp::FromTable::WithFromKeyword(t) | sp::FromTable::WithoutKeyword(t) => t,
+                };
+                let [table] = tables.as_slice() else {
+                    return Err(self.unsupported("DELETE with several tables", at));
+                };
+                let table = self.single_table(table)?;
+                let filter = del.selection.as_ref().map(|e| self.expr(e)).transpose()?;
+                Ok(Statement::Delete { table, filter })
+            }
+            sp::Statement::CreateTable(ct) => self.create_table(ct),
+            sp::Statement::Drop {
+                object_type: ObjectType::Table,
+                if_exists,
+                names,
+                ..
+            } => Ok(Statement::DropTable {
+                names: names
+                    .iter()
+                    .map(|n| self.object_name(n))
+                    .collect::<Result<_, _>>()?,
+                if_exists: *if_exists,
+            }),
+            sp::Statement::StartTransaction { .. }
+            | sp::Statement::Commit { .. }
+            | sp::Statement::Rollback { .. } => Err(self.unsupported("transactions", at)),
+            other => {
+                let text = other.to_string();
+                let word = text
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Err(self.unsupported(format!("the statement {word}"), at))
+            }
+        }
+    }
+
+    fn object_name(&self, name: &ObjectName) -> Result<String, SqlError> {
+        match name.0.as_slice() {
+            [ObjectNamePart::Identifier(id)] => Ok(id.value.clone()),
+            _ => Err(self.unsupported(format!("the qualified name {name}"), position_of(name))),
+        }
+    }
+
+    fn column_name(&self, name: &ObjectName) -> Result<String, SqlError> {
+        self.object_name(name)
+    }
+
+    fn single_table(&self, t: &sp::TableWithJoins) -> Result<String, SqlError> {
+        if let Some(join) = t.joins.first() {
+            return Err(self.unsupported("JOIN", position_of(&join.relation)));
+        }
+        match &t.relation {
+            TableFactor::Table {
+                name, args: None, ..
+            } => self.object_name(name),
+            other => Err(self.unsupported(
+                "a FROM item other than a table name (subquery or table function)",
+                position_of(other),
+            )),
+        }
+    }
+
+    fn select(&mut self, q: &sp::Query) -> Result<Statement, SqlError> {
+        let at = position_of(q);
+        if q.with.is_some() {
+            return Err(self.unsupported("WITH", at));
+        }
+        if q.fetch.is_some() || !q.locks.is_empty() {
+            return Err(self.unsupported("FETCH / locking clauses", at));
+        }
+        let sel = match q.body.as_ref() {
+            SetExpr::Select(s) => s,
+            SetExpr::SetOperation { op, .. } => {
+                return Err(self.unsupported(format!("{op}"), at));
+            }
+            SetExpr::Query(_) => return Err(self.unsupported("a subquery", at)),
+            _ => return Err(self.unsupported("this kind of query", at)),
+        };
+        let [from] = sel.from.as_slice() else {
+            return Err(self.unsupported(
+                if sel.from.is_empty() {
+                    "SELECT without FROM"
+                } else {
+                    "several tables in FROM"
+                },
+                position_of(sel.as_ref()),
+            ));
+        };
+        let table = self.single_table(from)?;
+        let grouped = !matches!(&sel.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
+            || sel.having.is_some();
+        if grouped {
+            return Err(self.unsupported("GROUP BY / HAVING", position_of(sel.as_ref())));
+        }
+        let mut query = Query::new();
+        match &sel.distinct {
+            None => {}
+            Some(sp::Distinct::Distinct) => query = query.distinct(),
+            Some(sp::Distinct::On(_)) => {
+                return Err(self.unsupported("DISTINCT ON", position_of(sel.as_ref())));
+            }
+        }
+        // Projection.
+        let mut items: Vec<(Name, Expr)> = Vec::new();
+        let mut star = false;
+        for item in &sel.projection {
+            match item {
+                SelectItem::Wildcard(_) => star = true,
+                SelectItem::UnnamedExpr(e) => {
+                    let name: Name = match e {
+                        sp::Expr::Identifier(id) => id.value.as_str().into(),
+                        sp::Expr::CompoundIdentifier(ids) => {
+                            ids.last().map_or("", |i| i.value.as_str()).into()
+                        }
+                        other => other.to_string().into(),
+                    };
+                    items.push((name, self.expr(e)?));
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push((alias.value.as_str().into(), self.expr(expr)?));
+                }
+                SelectItem::QualifiedWildcard(..) => star = true,
+            }
+        }
+        if star && !items.is_empty() {
+            return Err(self.unsupported(
+                "* together with other select items",
+                position_of(sel.as_ref()),
+            ));
+        }
+        if let Some(w) = &sel.selection {
+            query = query.filter(self.expr(w)?);
+        }
+        // ORDER BY: a select alias, an ordinal, or an expression.
+        if let Some(ob) = &q.order_by {
+            let OrderByKind::Expressions(keys) = &ob.kind else {
+                return Err(self.unsupported("ORDER BY ALL", at));
+            };
+            for k in keys {
+                let expr = match &k.expr {
+                    sp::Expr::Identifier(id) if items.iter().any(|(n, _)| **n == *id.value) => {
+                        items
+                            .iter()
+                            .find(|(n, _)| **n == *id.value)
+                            .map(|(_, e)| e.clone())
+                            .expect("found above")
+                    }
+                    sp::Expr::Value(v) if matches!(v.value, sp::Value::Number(..)) => {
+                        let n = self.constant_int(&k.expr)?;
+                        let i = usize::try_from(n)
+                            .ok()
+                            .filter(|&i| i >= 1 && i <= items.len());
+                        match i {
+                            Some(i) => items[i - 1].1.clone(),
+                            None => {
+                                return Err(self.invalid(
+                                    format!("ORDER BY {n}: there are {} select items", items.len()),
+                                    position_of(&k.expr),
+                                ));
+                            }
+                        }
+                    }
+                    e => self.expr(e)?,
+                };
+                query = query.order_by_key(OrderKey {
+                    expr,
+                    desc: k.options.asc == Some(false),
+                    nulls_first: k.options.nulls_first,
+                });
+            }
+        }
+        match &q.limit_clause {
+            None => {}
+            Some(LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return Err(self.unsupported("LIMIT BY", at));
+                }
+                if let Some(l) = limit {
+                    query = query.limit(self.constant_int(l)?);
+                }
+                if let Some(o) = offset {
+                    query = query.offset(self.constant_int(&o.value)?);
+                }
+            }
+            Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+                query = query
+                    .limit(self.constant_int(limit)?)
+                    .offset(self.constant_int(offset)?);
+            }
+        }
+        let columns = (!star).then(|| items.iter().map(|(n, _)| n.clone()).collect());
+        if !star {
+            query = query.project(items.iter().map(|(n, e)| (&**n, e.clone())));
+        }
+        Ok(Statement::Select {
+            table,
+            query,
+            columns,
+        })
+    }
+
+    /// An integer constant (LIMIT, OFFSET, ordinals).
+    fn constant_int(&mut self, e: &sp::Expr) -> Result<i64, SqlError> {
+        match self.expr(e)? {
+            Expr::Literal(Value::Int(i)) => Ok(i),
+            Expr::Neg(inner) => match *inner {
+                Expr::Literal(Value::Int(i)) => Ok(-i),
+                _ => Err(self.invalid("an integer constant is required here", position_of(e))),
+            },
+            _ => Err(self.invalid("an integer constant is required here", position_of(e))),
+        }
+    }
+
+    fn insert(&mut self, ins: &sp::Insert) -> Result<Statement, SqlError> {
+        let at = position_of(&ins.table);
+        if ins.on.is_some() {
+            return Err(self.unsupported("ON CONFLICT", at));
+        }
+        if ins.returning.is_some() {
+            return Err(self.unsupported("RETURNING", at));
+        }
+        let table = match &ins.table {
+            sp::TableObject::TableName(name) => self.object_name(name)?,
+            _ => return Err(self.unsupported("INSERT into a table function", at)),
+        };
+        let columns = (!ins.columns.is_empty()).then(|| {
+            ins.columns
+                .iter()
+                .map(|c| Name::from(c.value.as_str()))
+                .collect::<Vec<_>>()
+        });
+        let Some(source) = &ins.source else {
+            return Err(self.unsupported("INSERT without VALUES", at));
+        };
+        let SetExpr::Values(values) = source.body.as_ref() else {
+            return Err(self.unsupported("INSERT … SELECT", position_of(source.as_ref())));
+        };
+        let rows = values
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Statement::Insert {
+            table,
+            columns,
+            rows,
+        })
+    }
+
+    fn create_table(&mut self, ct: &sp::CreateTable) -> Result<Statement, SqlError> {
+        let at = position_of(&ct.name);
+        let name = self.object_name(&ct.name)?;
+        if ct.query.is_some() {
+            return Err(self.unsupported("CREATE TABLE … AS SELECT", at));
+        }
+        if ct.columns.is_empty() {
+            return Err(self.invalid(
+                format!("CREATE TABLE {name} needs a column list (schemaless tables are made through the API)"),
+                at,
+            ));
+        }
+        let mut schema = Schema::new();
+        let mut primary_key: Option<String> = None;
+        let set_pk =
+            |pk: &mut Option<String>, col: &str, cx: &Cx<'_>, at| -> Result<(), SqlError> {
+                match pk {
+                    Some(other) if other != col => {
+                        Err(cx.unsupported("a primary key of several columns", at))
+                    }
+                    _ => {
+                        *pk = Some(col.to_string());
+                        Ok(())
+                    }
+                }
+            };
+        for c in &ct.columns {
+            let ty = self.field_type(&c.data_type, ident_position(&c.name))?;
+            let mut not_null = false;
+            for opt in &c.options {
+                match &opt.option {
+                    ColumnOption::NotNull => not_null = true,
+                    ColumnOption::Null => {}
+                    ColumnOption::Unique {
+                        is_primary: true, ..
+                    } => {
+                        set_pk(
+                            &mut primary_key,
+                            &c.name.value,
+                            self,
+                            ident_position(&c.name),
+                        )?;
+                        not_null = true;
+                    }
+                    other => {
+                        return Err(self.unsupported(
+                            format!("the column option {other}"),
+                            ident_position(&c.name),
+                        ));
+                    }
+                }
+            }
+            schema = schema.with_field(c.name.value.as_str(), ty, !not_null);
+        }
+        for constraint in &ct.constraints {
+            match constraint {
+                TableConstraint::PrimaryKey { columns, .. } => {
+                    let [column] = columns.as_slice() else {
+                        return Err(self.unsupported("a primary key of several columns", at));
+                    };
+                    let name = match &column.column.expr {
+                        sp::Expr::Identifier(Ident { value, .. }) => value.clone(),
+                        other => {
+                            return Err(self
+                                .unsupported("a primary key on an expression", position_of(other)));
+                        }
+                    };
+                    set_pk(&mut primary_key, &name, self, at)?;
+                }
+                other => return Err(self.unsupported(format!("the table constraint {other}"), at)),
+            }
+        }
+        let primary_key = match primary_key {
+            Some(pk) => {
+                let f = schema.get(&pk).cloned().ok_or_else(|| {
+                    self.invalid(
+                        format!("the primary key {pk} is not a column of {name}"),
+                        at,
+                    )
+                })?;
+                schema = schema.with_field(f.name, f.ty, false);
+                pk
+            }
+            None => "id".to_string(),
+        };
+        Ok(Statement::CreateTable {
+            name,
+            if_not_exists: ct.if_not_exists,
+            primary_key,
+            schema,
+        })
+    }
+
+    fn field_type(&self, t: &DataType, at: Option<Position>) -> Result<FieldType, SqlError> {
+        Ok(match t {
+            DataType::Integer(_) | DataType::Int(_) | DataType::BigInt(_) => FieldType::Int,
+            DataType::Real
+            | DataType::Float(_)
+            | DataType::Double(_)
+            | DataType::DoublePrecision => FieldType::Float,
+            DataType::Text | DataType::Varchar(_) | DataType::String(_) => FieldType::Str,
+            DataType::Boolean | DataType::Bool => FieldType::Bool,
+            DataType::Blob(_) | DataType::Bytea => FieldType::Bytes,
+            DataType::Timestamp(..) => FieldType::DateTime,
+            DataType::Date => FieldType::Date,
+            DataType::JSON => FieldType::Any,
+            other => return Err(self.unsupported(format!("the column type {other}"), at)),
+        })
+    }
+
+    fn param(&mut self, p: &str, at: Option<Position>) -> Result<Value, SqlError> {
+        let missing =
+            |cx: &Self, what: String| cx.invalid(format!("no value for the parameter {what}"), at);
+        match (p, self.params) {
+            ("?", Params::Positional(v)) => {
+                let i = self.next_param;
+                self.next_param += 1;
+                v.get(i)
+                    .cloned()
+                    .ok_or_else(|| missing(self, format!("? number {}", i + 1)))
+            }
+            (p, Params::Positional(v)) if p.starts_with('$') => {
+                let n: usize = p[1..].parse().map_err(|_| missing(self, p.to_string()))?;
+                n.checked_sub(1)
+                    .and_then(|i| v.get(i))
+                    .cloned()
+                    .ok_or_else(|| missing(self, p.to_string()))
+            }
+            (p, Params::Named(v))
+                if p.starts_with(':') || p.starts_with('$') || p.starts_with('@') =>
+            {
+                v.iter()
+                    .find(|(n, _)| n == &p[1..])
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| missing(self, p.to_string()))
+            }
+            (p, _) => Err(missing(self, p.to_string())),
+        }
+    }
+
+    fn value(&mut self, v: &sp::ValueWithSpan) -> Result<Value, SqlError> {
+        let at = position_of(v);
+        Ok(match &v.value {
+            sp::Value::Number(s, _) => match s.parse::<i64>() {
+                Ok(i) => Value::Int(i),
+                Err(_) if s.chars().all(|c| c.is_ascii_digit()) => {
+                    return Err(self.invalid(format!("integer out of range: {s}"), at));
+                }
+                Err(_) => Value::Float(
+                    s.parse::<f64>()
+                        .map_err(|_| self.invalid(format!("bad number {s}"), at))?,
+                ),
+            },
+            sp::Value::SingleQuotedString(s) => Value::str(s.as_str()),
+            sp::Value::Boolean(b) => Value::Bool(*b),
+            sp::Value::Null => Value::Null,
+            sp::Value::Placeholder(p) => self.param(p, at)?,
+            sp::Value::DoubleQuotedString(_) => {
+                return Err(self.invalid(
+                    "double quotes name identifiers; write text in single quotes",
+                    at,
+                ));
+            }
+            other => return Err(self.unsupported(format!("the literal {other}"), at)),
+        })
+    }
+
+    fn boxed(&mut self, e: &sp::Expr) -> Result<Box<Expr>, SqlError> {
+        Ok(Box::new(self.expr(e)?))
+    }
+
+    fn expr(&mut self, e: &sp::Expr) -> Result<Expr, SqlError> {
+        let at = position_of(e);
+        Ok(match e {
+            sp::Expr::Identifier(id) => col(&id.value),
+            sp::Expr::CompoundIdentifier(ids) => match ids.as_slice() {
+                [_table, column] => col(&column.value),
+                _ => return Err(self.unsupported(format!("the name {e}"), at)),
+            },
+            sp::Expr::Value(v) => Expr::Literal(self.value(v)?),
+            sp::Expr::Nested(inner) => self.expr(inner)?,
+            sp::Expr::UnaryOp { op, expr } => match op {
+                UnaryOperator::Not => Expr::Not(self.boxed(expr)?),
+                UnaryOperator::Plus => self.expr(expr)?,
+                UnaryOperator::Minus => match self.expr(expr)? {
+                    Expr::Literal(Value::Int(i)) => Expr::Literal(Value::Int(-i)),
+                    Expr::Literal(Value::Float(x)) => Expr::Literal(Value::Float(-x)),
+                    other => Expr::Neg(Box::new(other)),
+                },
+                other => return Err(self.unsupported(format!("the operator {other}"), at)),
+            },
+            sp::Expr::BinaryOp { left, op, right } => {
+                let (l, r) = (self.boxed(left)?, self.boxed(right)?);
+                let cmp = |op| Expr::Cmp {
+                    op,
+                    left: l.clone(),
+                    right: r.clone(),
+                };
+                let arith = |op| Expr::Arith {
+                    op,
+                    left: l.clone(),
+                    right: r.clone(),
+                };
+                match op {
+                    BinaryOperator::Eq => cmp(CmpOp::Eq),
+                    BinaryOperator::NotEq => cmp(CmpOp::Ne),
+                    BinaryOperator::Lt => cmp(CmpOp::Lt),
+                    BinaryOperator::LtEq => cmp(CmpOp::Le),
+                    BinaryOperator::Gt => cmp(CmpOp::Gt),
+                    BinaryOperator::GtEq => cmp(CmpOp::Ge),
+                    BinaryOperator::Plus => arith(ArithOp::Add),
+                    BinaryOperator::Minus => arith(ArithOp::Sub),
+                    BinaryOperator::Multiply => arith(ArithOp::Mul),
+                    BinaryOperator::Divide => arith(ArithOp::Div),
+                    BinaryOperator::Modulo => arith(ArithOp::Rem),
+                    BinaryOperator::And => (*l).and(*r),
+                    BinaryOperator::Or => (*l).or(*r),
+                    other => return Err(self.unsupported(format!("the operator {other}"), at)),
+                }
+            }
+            sp::Expr::IsNull(inner) => Expr::IsNull(self.boxed(inner)?),
+            sp::Expr::IsNotNull(inner) => Expr::Not(Box::new(Expr::IsNull(self.boxed(inner)?))),
+            sp::Expr::IsTrue(inner) => Expr::IsTrue(self.boxed(inner)?),
+            sp::Expr::IsNotTrue(inner) => Expr::Not(Box::new(Expr::IsTrue(self.boxed(inner)?))),
+            sp::Expr::IsFalse(inner) => Expr::IsTrue(Box::new(Expr::Not(self.boxed(inner)?))),
+            sp::Expr::IsNotFalse(inner) => Expr::Not(Box::new(Expr::IsTrue(Box::new(Expr::Not(
+                self.boxed(inner)?,
+            ))))),
+            sp::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let b = Expr::Between {
+                    expr: self.boxed(expr)?,
+                    low: self.boxed(low)?,
+                    high: self.boxed(high)?,
+                };
+                if *negated { Expr::Not(Box::new(b)) } else { b }
+            }
+            sp::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let inl = Expr::InList {
+                    expr: self.boxed(expr)?,
+                    list: list
+                        .iter()
+                        .map(|e| self.expr(e))
+                        .collect::<Result<_, _>>()?,
+                };
+                if *negated {
+                    Expr::Not(Box::new(inl))
+                } else {
+                    inl
+                }
+            }
+            sp::Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | sp::Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(self.unsupported("LIKE ANY", at));
+                }
+                let ci = matches!(e, sp::Expr::ILike { .. });
+                let pattern = match self.expr(pattern)? {
+                    Expr::Literal(Value::Str(p)) => p,
+                    _ => {
+                        return Err(
+                            self.unsupported("LIKE with a pattern that is not a text constant", at)
+                        );
+                    }
+                };
+                let escape = match escape_char {
+                    None => None,
+                    Some(sp::Value::SingleQuotedString(s)) if s.chars().count() == 1 => {
+                        s.chars().next()
+                    }
+                    Some(other) => {
+                        return Err(
+                            self.invalid(format!("ESCAPE takes one character, not {other}"), at)
+                        );
+                    }
+                };
+                let like = Expr::Like {
+                    expr: self.boxed(expr)?,
+                    pattern: LikePattern::new(&pattern, escape, ci),
+                };
+                if *negated {
+                    Expr::Not(Box::new(like))
+                } else {
+                    like
+                }
+            }
+            sp::Expr::Subquery(_) | sp::Expr::InSubquery { .. } | sp::Expr::Exists { .. } => {
+                return Err(self.unsupported("subqueries", at));
+            }
+            sp::Expr::Function(f) => {
+                let name = f.name.to_string().to_lowercase();
+                if f.over.is_some() {
+                    return Err(self.unsupported("window functions", at));
+                }
+                return Err(self.unsupported(format!("the function {name}()"), at));
+            }
+            sp::Expr::Case { .. } => return Err(self.unsupported("CASE", at)),
+            other => {
+                let text = other.to_string();
+                return Err(self.unsupported(format!("the expression {text}"), at));
+            }
+        })
+    }
+}
