@@ -481,8 +481,10 @@ impl Cx<'_> {
                     let name = match &column.column.expr {
                         sp::Expr::Identifier(Ident { value, .. }) => value.clone(),
                         other => {
-                            return Err(self
-                                .unsupported("a primary key on an expression", position_of(other)));
+                            return Err(self.unsupported(
+                                "a primary key on an expression",
+                                position_of(other),
+                            ));
                         }
                     };
                     set_pk(&mut primary_key, &name, self, at)?;
