@@ -67,7 +67,7 @@ impl Database {
                 check_columns(&t, query_exprs(query).iter().copied())?;
                 let records = t.select(query)?;
                 let columns: Vec<Name> = match columns {
-                    Some(c) => dedupe(c),
+                    Some(c) => dictdb_query::exec::result_names(c),
                     None => star_columns(&t),
                 };
                 let rows = records
@@ -261,23 +261,6 @@ fn star_columns(t: &Table) -> Vec<Name> {
         Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
         None => t.engine().read().live_field_names(),
     }
-}
-
-/// Names with repeats suffixed `_1`, `_2`, … (as result rows name them).
-fn dedupe(names: &[Name]) -> Vec<Name> {
-    let mut out: Vec<Name> = Vec::with_capacity(names.len());
-    for n in names {
-        let name = if out.contains(n) {
-            (1..)
-                .map(|i| Name::from(format!("{n}_{i}")))
-                .find(|c| !out.contains(c))
-                .expect("a free suffix")
-        } else {
-            n.clone()
-        };
-        out.push(name);
-    }
-    out
 }
 
 /// The value of a constant expression (VALUES rows).

@@ -548,8 +548,7 @@ fn run(
     }
 }
 
-/// Inputs at least this large are aggregated on several cores.
-const PARALLEL_MIN_ROWS: usize = 1 << 17;
+use crate::filter::{PARALLEL_CHUNK, PARALLEL_MIN_ROWS};
 
 /// Folds every row into its group's accumulator: `step(accumulators, group,
 /// position)`. Large inputs fold 64k-row chunks on rayon's pool into partial
@@ -563,7 +562,7 @@ fn fold_groups<A: Default + Clone + Send>(
     merge: impl Fn(&mut A, &A),
 ) -> Vec<A> {
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 16;
+    const CHUNK: usize = PARALLEL_CHUNK;
     let fold = |ps: &[u32], gs: &[u32]| {
         let mut acc = vec![A::default(); n_groups];
         for (&g, &p) in gs.iter().zip(ps) {

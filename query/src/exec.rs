@@ -98,14 +98,11 @@ impl Projection {
     pub(crate) fn new(items: Option<&[(Name, crate::expr::Expr)]>, data: &TableData) -> Projection {
         Projection {
             items: items.map(|items| {
-                let mut names: Vec<Name> = Vec::with_capacity(items.len());
-                items
-                    .iter()
-                    .map(|(n, e)| {
-                        let name = unique_name(n, &names);
-                        names.push(name.clone());
-                        (name, e.bind(data))
-                    })
+                let names = result_names(items.iter().map(|(n, _)| n));
+                names
+                    .into_iter()
+                    .zip(items)
+                    .map(|(name, (_, e))| (name, e.bind(data)))
                     .collect()
             }),
         }
@@ -159,15 +156,22 @@ impl Projection {
     }
 }
 
-/// `name`, or `name_1`, `name_2`, … if taken.
-fn unique_name(name: &Name, taken: &[Name]) -> Name {
-    if !taken.contains(name) {
-        return name.clone();
+/// The names of result columns: a name already taken gets the first free suffix
+/// `_1`, `_2`, … (how rows name duplicate select items).
+pub fn result_names<'a>(names: impl IntoIterator<Item = &'a Name>) -> Vec<Name> {
+    let mut out: Vec<Name> = Vec::new();
+    for n in names {
+        let name = if out.contains(n) {
+            (1..)
+                .map(|i| Name::from(format!("{n}_{i}")))
+                .find(|c| !out.contains(c))
+                .expect("some suffix is free")
+        } else {
+            n.clone()
+        };
+        out.push(name);
     }
-    (1..)
-        .map(|i| Name::from(format!("{name}_{i}")))
-        .find(|n| !taken.contains(n))
-        .expect("some suffix is free")
+    out
 }
 
 /// Rows already seen, for DISTINCT: Python equality per column (so a row holding
@@ -437,11 +441,14 @@ fn heap_top<K: Ord + Copy + Send>(
     k: usize,
     key: impl Fn(u32) -> K + Sync,
 ) -> Vec<u32> {
+    use crate::filter::{PARALLEL_CHUNK, PARALLEL_MIN_ROWS};
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 16;
-    if positions.len() >= 2 * CHUNK && k < CHUNK && rayon::current_num_threads() > 1 {
+    if positions.len() >= PARALLEL_MIN_ROWS
+        && k < PARALLEL_CHUNK
+        && rayon::current_num_threads() > 1
+    {
         let winners: Vec<u32> = positions
-            .par_chunks(CHUNK)
+            .par_chunks(PARALLEL_CHUNK)
             .flat_map_iter(|chunk| heap_top_seq(chunk, k, &key))
             .collect();
         let mut winners = winners;

@@ -124,15 +124,18 @@ fn collect_where(
     out
 }
 
-/// Tables at least this large are filtered on several cores.
-const PARALLEL_MIN_ROWS: usize = 1 << 17;
+/// Inputs at least this large are filtered, aggregated and top-k'd on several cores.
+pub(crate) const PARALLEL_MIN_ROWS: usize = 1 << 17;
+
+/// Rows per chunk of a parallel pass.
+pub(crate) const PARALLEL_CHUNK: usize = 1 << 16;
 
 /// [`scan`] for a stateless test: a full scan of a large table runs in chunks
 /// on rayon's pool, concatenated in position order.
 #[inline(always)]
 fn scan_sync(data: &TableData, cands: &Candidates, keep: impl Fn(u32) -> bool + Sync) -> Vec<u32> {
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 16;
+    const CHUNK: usize = PARALLEL_CHUNK;
     let n = data.n_positions();
     if matches!(cands, Candidates::All)
         && data.is_dense()
