@@ -339,6 +339,14 @@ impl Table {
         )?)
     }
 
+    /// The plan an aggregation would run with, as text lines.
+    pub fn explain_aggregate(&self, aggregation: impl Borrow<Aggregation>) -> Vec<String> {
+        let aggregation = aggregation.borrow();
+        let info = dictdb_query::TableInfo::of(&self.inner.read());
+        let access = dictdb_query::aggregate::plan_access(aggregation, &info, &self.planner);
+        aggregation.explain(&access, self.name())
+    }
+
     /// Creates an index; `false` if the field already had one (left as it is).
     pub fn create_index(&self, field: &str, kind: IndexKind) -> bool {
         self.inner.create_index(field, kind)

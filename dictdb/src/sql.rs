@@ -62,10 +62,20 @@ impl Database {
                 table,
                 query,
                 columns,
+                aggregate,
             } => {
                 let t = self.sql_table(table)?;
-                check_columns(&t, query_exprs(query).iter().copied())?;
-                let records = t.select(query)?;
+                let records = match aggregate {
+                    None => {
+                        check_columns(&t, query_exprs(query).iter().copied())?;
+                        t.select(query)?
+                    }
+                    Some(agg) => {
+                        check_columns(&t, agg.exprs().into_iter())?;
+                        let groups = t.aggregate(&**agg)?;
+                        query_records(groups, query)?
+                    }
+                };
                 let columns: Vec<Name> = match columns {
                     Some(c) => dictdb_query::exec::result_names(c),
                     None => star_columns(&t),
@@ -86,7 +96,25 @@ impl Database {
             }
             Statement::Explain(inner) => {
                 let lines = match inner.as_ref() {
-                    Statement::Select { table, query, .. } => self.sql_table(table)?.explain(query),
+                    Statement::Select {
+                        table,
+                        query,
+                        aggregate: None,
+                        ..
+                    } => self.sql_table(table)?.explain(query),
+                    Statement::Select {
+                        table,
+                        query,
+                        aggregate: Some(agg),
+                        ..
+                    } => {
+                        let t = self.sql_table(table)?;
+                        check_columns(&t, agg.exprs().into_iter())?;
+                        // The steps over the groups, then the aggregation itself.
+                        let mut lines = records_plan(query);
+                        lines.extend(t.explain_aggregate(&**agg));
+                        lines
+                    }
                     Statement::Update { table, filter, .. }
                     | Statement::Delete { table, filter } => {
                         let verb = if matches!(inner.as_ref(), Statement::Update { .. }) {
@@ -214,6 +242,43 @@ impl Database {
             other => other,
         })
     }
+}
+
+/// The key field of the scratch tables that hold result rows.
+const ROW_KEY: &str = "\u{0}row";
+
+/// A scratch table holding result rows (aggregate groups, RETURNING rows), so the
+/// one planner and executor can run HAVING, ORDER BY and select items over them.
+fn scratch_table(records: Vec<Record>) -> Result<dictdb_engine::Table> {
+    let t = dictdb_engine::Table::new("result", ROW_KEY, None);
+    t.write().insert_many(records, false)?;
+    Ok(t)
+}
+
+/// Runs a query over result rows.
+fn query_records(records: Vec<Record>, query: &Query) -> Result<Vec<Record>> {
+    let t = scratch_table(records)?;
+    let data = t.read();
+    let plan = dictdb_query::plan(
+        query,
+        &dictdb_query::TableInfo::of(&data),
+        &dictdb_query::PlannerConfig::default(),
+    );
+    Ok(dictdb_query::execute(&plan, &data)?)
+}
+
+/// EXPLAIN lines of a query over result rows (without the scan line).
+fn records_plan(query: &Query) -> Vec<String> {
+    let t = dictdb_engine::Table::new("result", ROW_KEY, None);
+    let data = t.read();
+    let plan = dictdb_query::plan(
+        query,
+        &dictdb_query::TableInfo::of(&data),
+        &dictdb_query::PlannerConfig::default(),
+    );
+    let mut lines = plan.explain();
+    lines.pop();
+    lines
 }
 
 fn invalid(message: String) -> Error {

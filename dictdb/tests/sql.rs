@@ -341,7 +341,7 @@ fn errors_say_where_and_what() {
         ),
         ("SELECT id FROM people UNION SELECT id FROM people", "UNION"),
         ("BEGIN", "transactions"),
-        ("SELECT upper(name) FROM people", "upper()"),
+        ("SELECT soundex(name) FROM people", "soundex()"),
     ] {
         let err = db.execute(sql, ()).unwrap_err();
         assert!(
@@ -370,4 +370,213 @@ fn errors_say_where_and_what() {
     );
     let err = db.execute("SELECT 1 / 0 FROM people", ()).unwrap_err();
     assert!(err.to_string().contains("division by zero"), "{err}");
+}
+
+#[test]
+fn group_by_having_and_aggregates_equal_the_builder() {
+    use dictdb::{Agg, Aggregation};
+    let db = db();
+    let t = db.table("people").unwrap();
+    // SQL groups, then HAVING / ORDER BY / items over the groups.
+    let out = db
+        .execute(
+            "SELECT city, count(*) AS n, avg(score), sum(age), count(DISTINCT age), max(name) \
+             FROM people GROUP BY city HAVING count(*) >= 1 ORDER BY n DESC, city NULLS FIRST",
+            (),
+        )
+        .unwrap();
+    assert_eq!(
+        columns(&out),
+        [
+            "city",
+            "n",
+            "avg(score)",
+            "sum(age)",
+            "count(DISTINCT age)",
+            "max(name)"
+        ]
+    );
+    let got = rows(out);
+    // The builder's aggregation gives the same groups (in first-appearance order).
+    let mut want: Vec<Vec<Value>> = t
+        .aggregate(
+            Aggregation::new()
+                .group_by(["city"])
+                .agg("n", Agg::count())
+                .agg("avg", Agg::avg("score"))
+                .agg("sum", Agg::sum("age"))
+                .agg("cd", Agg::count_distinct("age"))
+                .agg("max", Agg::max("name")),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.iter().map(|(_, v)| v.clone()).collect())
+        .collect();
+    // ORDER BY n DESC, city NULLS FIRST.
+    let key = |r: &Vec<Value>| (-r[1].as_int().unwrap(), r[0].as_str().map(str::to_owned));
+    want.sort_by_key(key);
+    assert_eq!(got, want);
+    assert_eq!(got[0][0], Value::str("London"));
+    assert_eq!(got[0][1], Value::Int(2));
+    assert_eq!(got[0][3], Value::Int(77));
+
+    // No GROUP BY: one row, also over no rows.
+    let out = db
+        .execute(
+            "SELECT count(*), sum(age), avg(age) FROM people WHERE id > 100",
+            (),
+        )
+        .unwrap();
+    assert_eq!(rows(out), [vec![Value::Int(0), Value::Null, Value::Null]]);
+    // HAVING filters groups; expressions over aggregates and keys.
+    let out = db
+        .execute(
+            "SELECT lower(city) AS c, sum(age) + 1 AS s FROM people \
+             WHERE age IS NOT NULL GROUP BY lower(city) HAVING sum(age) > 50 ORDER BY 2",
+            (),
+        )
+        .unwrap();
+    assert_eq!(
+        rows(out),
+        [
+            vec![Value::Null, Value::Int(73)],
+            vec![Value::str("london"), Value::Int(78)],
+        ]
+    );
+    // GROUP BY an ordinal; NULL keys form one group.
+    let out = db
+        .execute(
+            "SELECT city IS NULL, count(*) FROM people GROUP BY 1 ORDER BY 1",
+            (),
+        )
+        .unwrap();
+    assert_eq!(
+        rows(out),
+        [
+            vec![Value::Bool(false), Value::Int(4)],
+            vec![Value::Bool(true), Value::Int(1)]
+        ]
+    );
+    // Leniencies refused: a column neither grouped nor aggregated.
+    let err = db
+        .execute("SELECT name, count(*) FROM people GROUP BY city", ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("name must appear in GROUP BY"), "{err}");
+    let err = db
+        .execute("SELECT id FROM people WHERE count(*) > 1", ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not allowed here"), "{err}");
+    assert!(err.contains("column 29"), "{err}");
+    // EXPLAIN shows the steps over the groups, then the aggregation and its access.
+    let plan = rows(
+        db.execute(
+            "EXPLAIN SELECT city, count(*) FROM people WHERE age >= 40 GROUP BY city \
+             HAVING count(*) > 1 ORDER BY 2 DESC LIMIT 3",
+            (),
+        )
+        .unwrap(),
+    );
+    let plan: Vec<&str> = plan.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(
+        plan,
+        [
+            "project city, COUNT(*) AS count(*)",
+            "limit 3 offset 0",
+            "top-k 3 by COUNT(*) DESC",
+            "filter COUNT(*) > 1",
+            "aggregate COUNT(*) group by city",
+            "filter age >= 40",
+            "btree range age [40, +inf) on people",
+        ]
+    );
+}
+
+#[test]
+fn scalar_functions_and_case() {
+    let db = db();
+    let q = |sql: &str| rows(db.execute(sql, ()).unwrap());
+    assert_eq!(
+        q(
+            "SELECT upper(name), lower(city), length(name), substr(name, 2, 3), \
+           coalesce(age, -1), nullif(city, 'London'), abs(0 - id), round(score) \
+           FROM people WHERE id IN (3, 4) ORDER BY id"
+        ),
+        [
+            vec![
+                Value::str("LINUS"),
+                Value::str("helsinki"),
+                Value::Int(5),
+                Value::str("inu"),
+                Value::Int(-1),
+                Value::str("Helsinki"),
+                Value::Int(3),
+                Value::Float(8.0),
+            ],
+            vec![
+                Value::str("ALAN"),
+                Value::str("london"),
+                Value::Int(4),
+                Value::str("lan"),
+                Value::Int(41),
+                Value::Null,
+                Value::Int(4),
+                Value::Null,
+            ],
+        ]
+    );
+    assert_eq!(
+        q(
+            "SELECT CASE WHEN age IS NULL THEN 'unknown' WHEN age < 40 THEN 'young' \
+           ELSE 'older' END AS band, CASE city WHEN 'London' THEN 1 END \
+           FROM people ORDER BY id"
+        ),
+        [
+            vec![Value::str("young"), Value::Int(1)],
+            vec![Value::str("older"), Value::Null],
+            vec![Value::str("unknown"), Value::Null],
+            vec![Value::str("older"), Value::Int(1)],
+            vec![Value::str("older"), Value::Null],
+        ]
+    );
+    assert_eq!(
+        q(
+            "SELECT trim('  a  '), ltrim('xxa', 'x'), trim(LEADING 'x' FROM 'xxaxx'), \
+           substring('hello' FROM 2 FOR 3), round(2.675, 2), round(1250, -2) FROM people \
+           WHERE id = 1"
+        ),
+        [vec![
+            Value::str("a"),
+            Value::str("a"),
+            Value::str("axx"),
+            Value::str("ell"),
+            Value::Float(2.68),
+            Value::Int(1300),
+        ]]
+    );
+    // Functions in WHERE run through the same evaluator (and the same filter path).
+    assert_eq!(
+        q("SELECT id FROM people WHERE lower(name) LIKE 'a%' ORDER BY id"),
+        [vec![Value::Int(1)], vec![Value::Int(4)]]
+    );
+    // Wrong types and arities are errors naming the function and the value.
+    let err = db
+        .execute("SELECT lower(age) FROM people", ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lower() takes text, not 36"), "{err}");
+    let err = db
+        .execute("SELECT substr(name) FROM people", ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("substr() takes 2 to 3 argument(s), not 1"),
+        "{err}"
+    );
+    // Result names are the expression text as written.
+    let out = db
+        .execute("SELECT substr(name, 1, 2), Upper( name ) FROM people", ())
+        .unwrap();
+    assert_eq!(columns(&out), ["substr(name, 1, 2)", "Upper( name )"]);
 }

@@ -161,6 +161,67 @@ impl Aggregation {
     pub fn names(&self) -> Vec<&str> {
         self.aggs.iter().map(|(n, _)| &**n).collect()
     }
+
+    /// The filter, if any.
+    pub fn filter_expr(&self) -> Option<&Expr> {
+        self.filter.as_ref()
+    }
+
+    /// The named group keys, in order.
+    pub fn group_keys(&self) -> &[(Name, Expr)] {
+        &self.group_by
+    }
+
+    /// The named aggregates, in order.
+    pub fn aggregates(&self) -> &[(Name, Agg)] {
+        &self.aggs
+    }
+
+    /// Every expression the aggregation reads (filter, keys, arguments).
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out: Vec<&Expr> = self.filter.iter().collect();
+        out.extend(self.group_by.iter().map(|(_, e)| e));
+        out.extend(self.aggs.iter().filter_map(|(_, a)| a.arg.as_ref()));
+        out
+    }
+
+    /// The plan as text lines (what EXPLAIN prints), outermost step first.
+    pub fn explain(&self, access: &Access, table: &str) -> Vec<String> {
+        let aggs: Vec<String> = self
+            .aggs
+            .iter()
+            .map(|(n, a)| {
+                let text = a.to_string();
+                if **n == *text {
+                    text
+                } else {
+                    format!("{text} AS {n}")
+                }
+            })
+            .collect();
+        let mut line = format!("aggregate {}", aggs.join(", "));
+        if !self.group_by.is_empty() {
+            let keys: Vec<String> = self.group_by.iter().map(|(_, e)| e.to_string()).collect();
+            line.push_str(&format!(" group by {}", keys.join(", ")));
+        }
+        let mut lines = vec![line];
+        if let Some(f) = &self.filter {
+            lines.push(format!("filter {f}"));
+        }
+        lines.push(format!("{access} on {table}"));
+        lines
+    }
+}
+
+impl std::fmt::Display for Agg {
+    /// SQL text: `COUNT(*)`, `COUNT(DISTINCT city)`, `AVG(score)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.func, &self.arg) {
+            (func, None) => write!(f, "{}(*)", func.name()),
+            (AggFunc::CountDistinct, Some(e)) => write!(f, "COUNT(DISTINCT {e})"),
+            (func, Some(e)) => write!(f, "{}({e})", func.name()),
+        }
+    }
 }
 
 /// Plans the access path of an aggregation's filter.

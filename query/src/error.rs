@@ -48,6 +48,14 @@ pub enum QueryError {
         /// The value met.
         value: Value,
     },
+    /// A scalar function applied to a value it does not take.
+    #[error("{function}() {message}")]
+    Function {
+        /// The function.
+        function: &'static str,
+        /// What is wrong (names the value).
+        message: String,
+    },
     /// The same result name twice in an aggregate.
     #[error("duplicate result name '{name}'")]
     DuplicateName {

@@ -21,6 +21,7 @@ use dictdb_engine::value::{Number, py_cmp, py_eq};
 use dictdb_engine::{Name, TableData, Value, ValueRef};
 
 use crate::error::{QueryError, Result};
+use crate::func::Func;
 use crate::like::LikePattern;
 
 /// A truth value: `Some(true)`, `Some(false)` or unknown (`None`).
@@ -223,6 +224,23 @@ pub enum Expr<C = Name> {
     },
     /// Unary minus.
     Neg(Box<Expr<C>>),
+    /// A scalar function call (`lower(name)`, `coalesce(a, b)`, …).
+    Call {
+        /// The function.
+        func: Func,
+        /// Its arguments (arity checked when built from SQL).
+        args: Vec<Expr<C>>,
+    },
+    /// `CASE [operand] WHEN w THEN t … [ELSE e] END`: with an operand, the first
+    /// `w` equal to it (`=`, so never for NULL); without, the first true `w`.
+    Case {
+        /// The simple form's operand.
+        operand: Option<Box<Expr<C>>>,
+        /// `(WHEN, THEN)` pairs, in order.
+        whens: Vec<(Expr<C>, Expr<C>)>,
+        /// The ELSE value (`None`: NULL).
+        otherwise: Option<Box<Expr<C>>>,
+    },
 }
 
 /// An expression bound to one table's columns.
@@ -522,7 +540,140 @@ impl<C> Expr<C> {
                 right: b(right, f),
             },
             Expr::Neg(e) => Expr::Neg(b(e, f)),
+            Expr::Call { func, args } => Expr::Call {
+                func: *func,
+                args: args.iter().map(|e| e.map_columns(f)).collect(),
+            },
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => Expr::Case {
+                operand: operand.as_ref().map(|e| b(e, f)),
+                whens: whens
+                    .iter()
+                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
+                    .collect(),
+                otherwise: otherwise.as_ref().map(|e| b(e, f)),
+            },
         }
+    }
+
+    /// The direct subexpressions, in order.
+    pub fn children(&self) -> Vec<&Expr<C>> {
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => Vec::new(),
+            Expr::Cmp { left, right, .. } | Expr::Arith { left, right, .. } => {
+                vec![left, right]
+            }
+            Expr::Between { expr, low, high } => vec![expr, low, high],
+            Expr::InList { expr, list } => {
+                let mut v = vec![&**expr];
+                v.extend(list);
+                v
+            }
+            Expr::Like { expr, .. } | Expr::StrTest { expr, .. } | Expr::Contains { expr, .. } => {
+                vec![expr]
+            }
+            Expr::IsNull(e) | Expr::IsTrue(e) | Expr::Not(e) | Expr::Neg(e) => vec![e],
+            Expr::And(v) | Expr::Or(v) | Expr::Call { args: v, .. } => v.iter().collect(),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let mut v: Vec<&Expr<C>> = operand.iter().map(|e| &**e).collect();
+                for (w, t) in whens {
+                    v.push(w);
+                    v.push(t);
+                }
+                v.extend(otherwise.iter().map(|e| &**e));
+                v
+            }
+        }
+    }
+
+    /// The same expression with every subexpression for which `f` answers
+    /// `Some` replaced by that answer (top-down: a replaced subexpression is not
+    /// visited further); `f`'s errors stop the rewrite.
+    pub fn rewrite<E, F>(&self, f: &mut F) -> std::result::Result<Expr<C>, E>
+    where
+        C: Clone,
+        F: FnMut(&Expr<C>) -> Option<std::result::Result<Expr<C>, E>>,
+    {
+        if let Some(r) = f(self) {
+            return r;
+        }
+        let mut kids = self
+            .children()
+            .into_iter()
+            .map(|c| c.rewrite(f))
+            .collect::<std::result::Result<Vec<_>, E>>()?
+            .into_iter();
+        let mut next = || Box::new(kids.next().expect("one rewritten child per child"));
+        Ok(match self {
+            Expr::Column(_) | Expr::Literal(_) => self.clone(),
+            Expr::Cmp { op, .. } => Expr::Cmp {
+                op: *op,
+                left: next(),
+                right: next(),
+            },
+            Expr::Arith { op, .. } => Expr::Arith {
+                op: *op,
+                left: next(),
+                right: next(),
+            },
+            Expr::Between { .. } => Expr::Between {
+                expr: next(),
+                low: next(),
+                high: next(),
+            },
+            Expr::InList { list, .. } => {
+                let expr = next();
+                Expr::InList {
+                    expr,
+                    list: (0..list.len()).map(|_| *next()).collect(),
+                }
+            }
+            Expr::Like { pattern, .. } => Expr::Like {
+                expr: next(),
+                pattern: pattern.clone(),
+            },
+            Expr::StrTest {
+                op,
+                needles,
+                ignore_case,
+                ..
+            } => Expr::StrTest {
+                expr: next(),
+                op: *op,
+                needles: needles.clone(),
+                ignore_case: *ignore_case,
+            },
+            Expr::Contains { item, .. } => Expr::Contains {
+                expr: next(),
+                item: item.clone(),
+            },
+            Expr::IsNull(_) => Expr::IsNull(next()),
+            Expr::IsTrue(_) => Expr::IsTrue(next()),
+            Expr::Not(_) => Expr::Not(next()),
+            Expr::Neg(_) => Expr::Neg(next()),
+            Expr::And(v) => Expr::And((0..v.len()).map(|_| *next()).collect()),
+            Expr::Or(v) => Expr::Or((0..v.len()).map(|_| *next()).collect()),
+            Expr::Call { func, args } => Expr::Call {
+                func: *func,
+                args: (0..args.len()).map(|_| *next()).collect(),
+            },
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => Expr::Case {
+                operand: operand.as_ref().map(|_| next()),
+                whens: (0..whens.len()).map(|_| (*next(), *next())).collect(),
+                otherwise: otherwise.as_ref().map(|_| next()),
+            },
+        })
     }
 
     /// The column this expression is, if it is a bare column.
@@ -610,6 +761,52 @@ impl BoundExpr {
             Expr::Neg(e) => {
                 let v = e.eval_datum(data, pos)?;
                 Datum::Owned(arith(ArithOp::Sub, ValueRef::Int(0), v.get())?)
+            }
+            Expr::Call {
+                func: Func::Coalesce,
+                args,
+            } => {
+                for a in args {
+                    let v = a.eval_datum(data, pos)?;
+                    if !v.get().is_null() {
+                        return Ok(v);
+                    }
+                }
+                Datum::Ref(ValueRef::Null)
+            }
+            Expr::Call { func, args } => {
+                let vals = args
+                    .iter()
+                    .map(|a| a.eval_datum(data, pos))
+                    .collect::<Result<Vec<_>>>()?;
+                let refs: Vec<ValueRef<'_>> = vals.iter().map(Datum::get).collect();
+                Datum::Owned(func.call(&refs)?)
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let subject = operand
+                    .as_ref()
+                    .map(|o| o.eval_datum(data, pos))
+                    .transpose()?;
+                for (w, t) in whens {
+                    let hit = match &subject {
+                        Some(s) => {
+                            let v = w.eval_datum(data, pos)?;
+                            CmpOp::Eq.apply(s.get(), v.get()) == Some(true)
+                        }
+                        None => w.truth(data, pos)? == Some(true),
+                    };
+                    if hit {
+                        return t.eval_datum(data, pos);
+                    }
+                }
+                match otherwise {
+                    Some(e) => e.eval_datum(data, pos)?,
+                    None => Datum::Ref(ValueRef::Null),
+                }
             }
             pred => Datum::Owned(tri_value(pred.truth(data, pos)?)),
         })
@@ -881,6 +1078,28 @@ impl<C: fmt::Display> fmt::Display for Expr<C> {
             }
             Expr::Arith { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
             Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::Call { func, args } => {
+                write!(f, "{}(", func.name())?;
+                list(f, args, ", ")?;
+                f.write_str(")")
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                f.write_str("CASE")?;
+                if let Some(o) = operand {
+                    write!(f, " {o}")?;
+                }
+                for (w, t) in whens {
+                    write!(f, " WHEN {w} THEN {t}")?;
+                }
+                if let Some(e) = otherwise {
+                    write!(f, " ELSE {e}")?;
+                }
+                f.write_str(" END")
+            }
         }
     }
 }

@@ -13,8 +13,13 @@ use std::fmt;
 
 use dictdb_engine::{Name, Schema, Value};
 
+use crate::aggregate::Aggregation;
 use crate::expr::Expr;
 use crate::plan::Query;
+
+/// The prefix of the columns through which ON CONFLICT … DO UPDATE reads the
+/// proposed row: `excluded.score` becomes the column `excluded.score`.
+pub const EXCLUDED: &str = "excluded.";
 
 /// A parsed, translated statement.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +33,11 @@ pub enum Statement {
         query: Query,
         /// Result column names, in order (`None`: whole records, `SELECT *`).
         columns: Option<Vec<Name>>,
+        /// An aggregate query: this aggregation (WHERE, GROUP BY keys and every
+        /// aggregate call) runs first, and `query` (HAVING, ORDER BY, paging,
+        /// select items) runs over its result rows, whose columns are named by
+        /// the text of each key and aggregate (`city`, `COUNT(*)`).
+        aggregate: Option<Box<Aggregation>>,
     },
     /// `EXPLAIN <statement>`.
     Explain(Box<Statement>),

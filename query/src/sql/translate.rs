@@ -10,8 +10,10 @@ use sqlparser::parser::{Parser, ParserError};
 
 use dictdb_engine::{FieldType, Name, Schema, Value};
 
-use super::{Params, Position, SqlError, Statement};
+use super::{EXCLUDED, Params, Position, SqlError, Statement};
+use crate::aggregate::{Agg, AggFunc, Aggregation};
 use crate::expr::{ArithOp, CmpOp, Expr, col};
+use crate::func::Func;
 use crate::like::LikePattern;
 use crate::plan::{OrderKey, Query};
 
@@ -22,6 +24,8 @@ pub(super) fn parse(sql: &str, params: &Params) -> Result<Vec<Statement>, SqlErr
         sql,
         params,
         next_param: 0,
+        aggs: None,
+        excluded: false,
     };
     ast.iter().map(|s| cx.statement(s)).collect()
 }
@@ -32,6 +36,11 @@ struct Cx<'a> {
     params: &'a Params,
     /// The next `?` parameter (0-based).
     next_param: usize,
+    /// Where aggregates may appear (select items, HAVING, ORDER BY): the ones met
+    /// so far, each read back as a column named by its text.
+    aggs: Option<Vec<(Name, Agg)>>,
+    /// `excluded.col` names the proposed row (ON CONFLICT DO UPDATE).
+    excluded: bool,
 }
 
 fn snippet(sql: &str, position: Option<Position>) -> String {
@@ -70,6 +79,23 @@ fn syntax_error(sql: &str, e: ParserError) -> SqlError {
     }
 }
 
+/// The byte offset of a 1-based (line, column-in-characters) location.
+fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
+    let mut offset = 0;
+    for (i, l) in sql.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let skip = column.checked_sub(1)? as usize;
+            return match l.char_indices().nth(skip) {
+                Some((b, _)) => Some(offset + b),
+                None if l.chars().count() == skip => Some(offset + l.len()),
+                None => None,
+            };
+        }
+        offset += l.len();
+    }
+    None
+}
+
 fn position_of(node: &impl Spanned) -> Option<Position> {
     let start = node.span().start;
     (start.line > 0).then_some(Position {
@@ -87,6 +113,75 @@ fn ident_position(id: &Ident) -> Option<Position> {
 }
 
 impl Cx<'_> {
+    /// The text of each select item as the user wrote it, read from the tokens
+    /// after the `SELECT` at `select` up to the FROM (`None` if they cannot be
+    /// lined up with the parsed items).
+    fn item_texts(
+        &self,
+        select: &sqlparser::ast::helpers::attached_token::AttachedToken,
+        n_items: usize,
+    ) -> Option<Vec<String>> {
+        use sqlparser::tokenizer::{Token, Tokenizer};
+        let start = select.0.span.start;
+        let from = byte_offset(self.sql, start.line, start.column)?;
+        let tokens = Tokenizer::new(&GenericDialect {}, &self.sql[from..])
+            .tokenize_with_location()
+            .ok()?;
+        let offset = |loc: sqlparser::tokenizer::Location| {
+            byte_offset(&self.sql[from..], loc.line, loc.column)
+        };
+        let mut items = Vec::new();
+        let mut depth = 0usize;
+        let (mut first, mut last): (Option<usize>, usize) = (None, 0);
+        for t in tokens.iter().skip(1) {
+            match &t.token {
+                Token::Whitespace(_) => continue,
+                Token::Word(w) if first.is_none() && items.is_empty() => {
+                    if matches!(
+                        w.keyword,
+                        sqlparser::keywords::Keyword::DISTINCT | sqlparser::keywords::Keyword::ALL
+                    ) {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            let at_end = match &t.token {
+                Token::LParen | Token::LBracket => {
+                    depth += 1;
+                    false
+                }
+                Token::RParen | Token::RBracket => {
+                    depth = depth.saturating_sub(1);
+                    false
+                }
+                Token::Comma if depth == 0 => true,
+                Token::SemiColon | Token::EOF => true,
+                Token::Word(w) if depth == 0 => matches!(
+                    w.keyword,
+                    sqlparser::keywords::Keyword::FROM
+                        | sqlparser::keywords::Keyword::WHERE
+                        | sqlparser::keywords::Keyword::GROUP
+                        | sqlparser::keywords::Keyword::HAVING
+                        | sqlparser::keywords::Keyword::ORDER
+                        | sqlparser::keywords::Keyword::LIMIT
+                ),
+                _ => false,
+            };
+            if at_end {
+                items.push(self.sql[from + first?..from + last].to_string());
+                first = None;
+                if !matches!(t.token, Token::Comma) {
+                    break;
+                }
+                continue;
+            }
+            first.get_or_insert(offset(t.span.start)?);
+            last = offset(t.span.end)?;
+        }
+        (items.len() == n_items).then_some(items)
+    }
+
     fn unsupported(&self, feature: impl Into<String>, at: Option<Position>) -> SqlError {
         SqlError::Unsupported {
             feature: feature.into(),
@@ -105,6 +200,8 @@ impl Cx<'_> {
 
     fn statement(&mut self, s: &sp::Statement) -> Result<Statement, SqlError> {
         let at = position_of(s);
+        self.aggs = None;
+        self.excluded = false;
         match s {
             sp::Statement::Query(q) => self.select(q),
             sp::Statement::Explain {
@@ -250,11 +347,6 @@ impl Cx<'_> {
             ));
         };
         let table = self.single_table(from)?;
-        let grouped = !matches!(&sel.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
-            || sel.having.is_some();
-        if grouped {
-            return Err(self.unsupported("GROUP BY / HAVING", position_of(sel.as_ref())));
-        }
         let mut query = Query::new();
         match &sel.distinct {
             None => {}
@@ -263,10 +355,12 @@ impl Cx<'_> {
                 return Err(self.unsupported("DISTINCT ON", position_of(sel.as_ref())));
             }
         }
-        // Projection.
+        // Aggregates may appear in the select items, HAVING and ORDER BY only.
+        self.aggs = Some(Vec::new());
         let mut items: Vec<(Name, Expr)> = Vec::new();
         let mut star = false;
-        for item in &sel.projection {
+        let texts = self.item_texts(&sel.select_token, sel.projection.len());
+        for (index, item) in sel.projection.iter().enumerate() {
             match item {
                 SelectItem::Wildcard(_) => star = true,
                 SelectItem::UnnamedExpr(e) => {
@@ -275,7 +369,10 @@ impl Cx<'_> {
                         sp::Expr::CompoundIdentifier(ids) => {
                             ids.last().map_or("", |i| i.value.as_str()).into()
                         }
-                        other => other.to_string().into(),
+                        other => texts
+                            .as_ref()
+                            .map_or_else(|| other.to_string(), |t| t[index].clone())
+                            .into(),
                     };
                     items.push((name, self.expr(e)?));
                 }
@@ -291,10 +388,9 @@ impl Cx<'_> {
                 position_of(sel.as_ref()),
             ));
         }
-        if let Some(w) = &sel.selection {
-            query = query.filter(self.expr(w)?);
-        }
+        let having = sel.having.as_ref().map(|h| self.expr(h)).transpose()?;
         // ORDER BY: a select alias, an ordinal, or an expression.
+        let mut order_keys = Vec::new();
         if let Some(ob) = &q.order_by {
             let OrderByKind::Expressions(keys) = &ob.kind else {
                 return Err(self.unsupported("ORDER BY ALL", at));
@@ -309,28 +405,88 @@ impl Cx<'_> {
                             .expect("found above")
                     }
                     sp::Expr::Value(v) if matches!(v.value, sp::Value::Number(..)) => {
-                        let n = self.constant_int(&k.expr)?;
-                        let i = usize::try_from(n)
-                            .ok()
-                            .filter(|&i| i >= 1 && i <= items.len());
-                        match i {
-                            Some(i) => items[i - 1].1.clone(),
-                            None => {
-                                return Err(self.invalid(
-                                    format!("ORDER BY {n}: there are {} select items", items.len()),
-                                    position_of(&k.expr),
-                                ));
-                            }
-                        }
+                        self.ordinal(&k.expr, &items, "ORDER BY")?
                     }
                     e => self.expr(e)?,
                 };
-                query = query.order_by_key(OrderKey {
+                order_keys.push(OrderKey {
                     expr,
                     desc: k.options.asc == Some(false),
                     nulls_first: k.options.nulls_first,
                 });
             }
+        }
+        let met = self.aggs.take().unwrap_or_default();
+        let filter = sel.selection.as_ref().map(|w| self.expr(w)).transpose()?;
+        let group_exprs = match &sel.group_by {
+            GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs
+                .iter()
+                .map(|e| match e {
+                    sp::Expr::Value(v) if matches!(v.value, sp::Value::Number(..)) => {
+                        self.ordinal(e, &items, "GROUP BY")
+                    }
+                    e => self.expr(e),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => {
+                return Err(
+                    self.unsupported("GROUP BY ALL / ROLLUP / CUBE", position_of(sel.as_ref()))
+                );
+            }
+        };
+        let grouped = !group_exprs.is_empty() || having.is_some() || !met.is_empty();
+        let mut aggregate = None;
+        if grouped {
+            if star {
+                return Err(self.invalid(
+                    "SELECT * in an aggregate query: name the grouped columns",
+                    position_of(sel.as_ref()),
+                ));
+            }
+            let mut agg = Aggregation::new();
+            if let Some(f) = filter {
+                agg = agg.filter(f);
+            }
+            let mut keys: Vec<(Name, Expr)> = Vec::new();
+            for e in group_exprs {
+                if !keys.iter().any(|(_, k)| *k == e) {
+                    keys.push((e.to_string().into(), e));
+                }
+            }
+            let regroup = |e: &Expr| -> Result<Expr, SqlError> {
+                e.rewrite(&mut |x: &Expr| {
+                    if let Some((n, _)) = keys.iter().find(|(_, k)| k == x) {
+                        return Some(Ok(Expr::Column(n.clone())));
+                    }
+                    match x {
+                        Expr::Column(c) if met.iter().any(|(n, _)| n == c) => Some(Ok(x.clone())),
+                        Expr::Column(c) => Some(Err(self.invalid(
+                            format!(
+                                "the column {c} must appear in GROUP BY or be used in an aggregate function"
+                            ),
+                            position_of(sel.as_ref()),
+                        ))),
+                        _ => None,
+                    }
+                })
+            };
+            for (_, e) in items.iter_mut() {
+                *e = regroup(e)?;
+            }
+            for k in order_keys.iter_mut() {
+                k.expr = regroup(&k.expr)?;
+            }
+            if let Some(h) = having {
+                query = query.filter(regroup(&h)?);
+            }
+            agg.group_by = keys;
+            agg.aggs = met;
+            aggregate = Some(Box::new(agg));
+        } else if let Some(f) = filter {
+            query = query.filter(f);
+        }
+        for k in order_keys {
+            query = query.order_by_key(k);
         }
         match &q.limit_clause {
             None => {}
@@ -363,7 +519,28 @@ impl Cx<'_> {
             table,
             query,
             columns,
+            aggregate,
         })
+    }
+
+    /// The select item an ordinal (`ORDER BY 2`, `GROUP BY 1`) names.
+    fn ordinal(
+        &mut self,
+        e: &sp::Expr,
+        items: &[(Name, Expr)],
+        clause: &str,
+    ) -> Result<Expr, SqlError> {
+        let n = self.constant_int(e)?;
+        match usize::try_from(n)
+            .ok()
+            .filter(|&i| i >= 1 && i <= items.len())
+        {
+            Some(i) => Ok(items[i - 1].1.clone()),
+            None => Err(self.invalid(
+                format!("{clause} {n}: there are {} select items", items.len()),
+                position_of(e),
+            )),
+        }
     }
 
     /// An integer constant (LIMIT, OFFSET, ordinals).
@@ -587,6 +764,113 @@ impl Cx<'_> {
         })
     }
 
+    /// A function call: an aggregate (where allowed) or a scalar function.
+    fn function(&mut self, f: &sp::Function, at: Option<Position>) -> Result<Expr, SqlError> {
+        let name = match f.name.0.as_slice() {
+            [ObjectNamePart::Identifier(id)] => id.value.to_lowercase(),
+            _ => return Err(self.unsupported(format!("the function {}", f.name), at)),
+        };
+        if f.over.is_some() {
+            return Err(self.unsupported("window functions", at));
+        }
+        if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+            return Err(self.unsupported(format!("{name}() with FILTER / WITHIN GROUP"), at));
+        }
+        let list = match &f.args {
+            sp::FunctionArguments::List(l) if l.clauses.is_empty() => l,
+            sp::FunctionArguments::Subquery(_) => return Err(self.unsupported("subqueries", at)),
+            sp::FunctionArguments::None => {
+                return Err(self.unsupported(format!("the function {name}"), at));
+            }
+            sp::FunctionArguments::List(_) => {
+                return Err(self.unsupported(format!("clauses inside {name}()"), at));
+            }
+        };
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(sp::DuplicateTreatment::Distinct)
+        );
+        let mut star = false;
+        let mut args: Vec<&sp::Expr> = Vec::new();
+        for a in &list.args {
+            match a {
+                sp::FunctionArg::Unnamed(sp::FunctionArgExpr::Expr(e)) => args.push(e),
+                sp::FunctionArg::Unnamed(sp::FunctionArgExpr::Wildcard) => star = true,
+                _ => return Err(self.unsupported(format!("this argument of {name}()"), at)),
+            }
+        }
+        let agg_func = match name.as_str() {
+            "count" if distinct => Some(AggFunc::CountDistinct),
+            "count" => Some(AggFunc::Count),
+            "sum" => Some(AggFunc::Sum),
+            "avg" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            _ => None,
+        };
+        if let Some(func) = agg_func {
+            let Some(mut met) = self.aggs.take() else {
+                return Err(self.invalid(
+                    format!("the aggregate {name}() is not allowed here (only in select items, HAVING and ORDER BY)"),
+                    at,
+                ));
+            };
+            // The argument is translated with aggregates forbidden (no nesting).
+            let arg = match (star, args.as_slice()) {
+                (true, []) if func == AggFunc::Count => Ok(None),
+                (false, [a]) => self.expr(a).map(Some),
+                _ => Err(self.invalid(
+                    format!(
+                        "{name}() takes one argument{}",
+                        if func == AggFunc::Count { " or *" } else { "" }
+                    ),
+                    at,
+                )),
+            };
+            let arg = match arg {
+                Ok(a) => a,
+                Err(e) => {
+                    self.aggs = Some(met);
+                    return Err(e);
+                }
+            };
+            if distinct && func != AggFunc::CountDistinct {
+                self.aggs = Some(met);
+                return Err(self.unsupported(format!("DISTINCT inside {name}()"), at));
+            }
+            let agg = Agg { func, arg };
+            let label: Name = agg.to_string().into();
+            if !met.iter().any(|(n, _)| *n == label) {
+                met.push((label.clone(), agg));
+            }
+            self.aggs = Some(met);
+            return Ok(Expr::Column(label));
+        }
+        let Some(func) = Func::by_name(&name) else {
+            return Err(self.unsupported(format!("the function {name}()"), at));
+        };
+        if star || distinct {
+            return Err(self.invalid(format!("{name}() takes no * or DISTINCT"), at));
+        }
+        let (least, most) = func.arity();
+        if args.len() < least || args.len() > most {
+            let takes = match (least, most) {
+                (l, m) if l == m => format!("{l}"),
+                (l, usize::MAX) => format!("at least {l}"),
+                (l, m) => format!("{l} to {m}"),
+            };
+            return Err(self.invalid(
+                format!("{name}() takes {takes} argument(s), not {}", args.len()),
+                at,
+            ));
+        }
+        let args = args
+            .into_iter()
+            .map(|a| self.expr(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Expr::Call { func, args })
+    }
+
     fn boxed(&mut self, e: &sp::Expr) -> Result<Box<Expr>, SqlError> {
         Ok(Box::new(self.expr(e)?))
     }
@@ -596,6 +880,15 @@ impl Cx<'_> {
         Ok(match e {
             sp::Expr::Identifier(id) => col(&id.value),
             sp::Expr::CompoundIdentifier(ids) => match ids.as_slice() {
+                [table, column] if table.value.eq_ignore_ascii_case("excluded") => {
+                    if !self.excluded {
+                        return Err(self.invalid(
+                            "excluded.<column> is only valid in ON CONFLICT … DO UPDATE",
+                            at,
+                        ));
+                    }
+                    col(&format!("{EXCLUDED}{}", column.value))
+                }
                 [_table, column] => col(&column.value),
                 _ => return Err(self.unsupported(format!("the name {e}"), at)),
             },
@@ -729,14 +1022,61 @@ impl Cx<'_> {
             sp::Expr::Subquery(_) | sp::Expr::InSubquery { .. } | sp::Expr::Exists { .. } => {
                 return Err(self.unsupported("subqueries", at));
             }
-            sp::Expr::Function(f) => {
-                let name = f.name.to_string().to_lowercase();
-                if f.over.is_some() {
-                    return Err(self.unsupported("window functions", at));
+            sp::Expr::Function(f) => self.function(f, at)?,
+            sp::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case {
+                operand: operand.as_ref().map(|o| self.boxed(o)).transpose()?,
+                whens: conditions
+                    .iter()
+                    .map(|w| Ok((self.expr(&w.condition)?, self.expr(&w.result)?)))
+                    .collect::<Result<_, SqlError>>()?,
+                otherwise: else_result.as_ref().map(|e| self.boxed(e)).transpose()?,
+            },
+            sp::Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.expr(expr)?];
+                let Some(from) = substring_from else {
+                    return Err(self.invalid("substr() takes 2 to 3 argument(s), not 1", at));
+                };
+                args.push(self.expr(from)?);
+                if let Some(n) = substring_for {
+                    args.push(self.expr(n)?);
                 }
-                return Err(self.unsupported(format!("the function {name}()"), at));
+                Expr::Call {
+                    func: Func::Substr,
+                    args,
+                }
             }
-            sp::Expr::Case { .. } => return Err(self.unsupported("CASE", at)),
+            sp::Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                let func = match trim_where {
+                    None | Some(sp::TrimWhereField::Both) => Func::Trim,
+                    Some(sp::TrimWhereField::Leading) => Func::LTrim,
+                    Some(sp::TrimWhereField::Trailing) => Func::RTrim,
+                };
+                let mut args = vec![self.expr(expr)?];
+                match (trim_what, trim_characters.as_deref()) {
+                    (Some(w), _) => args.push(self.expr(w)?),
+                    (None, Some([c])) => args.push(self.expr(c)?),
+                    (None, None | Some([])) => {}
+                    (None, Some(_)) => {
+                        return Err(self.invalid("trim takes one set of characters", at));
+                    }
+                }
+                Expr::Call { func, args }
+            }
             other => {
                 let text = other.to_string();
                 return Err(self.unsupported(format!("the expression {text}"), at));
