@@ -1,8 +1,12 @@
 //! Running SQL statements against a [`Database`].
 
+use dictdb_engine::value::HashKey;
 use dictdb_engine::{FieldType, Name, Record, Value, ValueRef};
-use dictdb_query::sql::{Params, SqlError, Statement};
+use dictdb_query::sql::{
+    Conflict, ConflictAction, EXCLUDED, Params, Returning, SqlError, Statement,
+};
 use dictdb_query::{Expr, Query};
+use hashbrown::HashMap;
 
 use crate::{Database, EngineError, Error, Result, Table};
 
@@ -24,6 +28,14 @@ pub enum Output {
 }
 
 impl Output {
+    /// Column names and rows (empty for a count or nothing).
+    fn into_columns_rows(self) -> (Vec<String>, Vec<Vec<Value>>) {
+        match self {
+            Output::Rows { columns, rows } => (columns, rows),
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
     /// The rows, if the statement returned rows.
     pub fn rows(&self) -> Option<&[Vec<Value>]> {
         match self {
@@ -116,7 +128,7 @@ impl Database {
                         lines
                     }
                     Statement::Update { table, filter, .. }
-                    | Statement::Delete { table, filter } => {
+                    | Statement::Delete { table, filter, .. } => {
                         let verb = if matches!(inner.as_ref(), Statement::Update { .. }) {
                             format!("update {table}")
                         } else {
@@ -147,63 +159,75 @@ impl Database {
                 table,
                 columns,
                 rows,
+                on_conflict,
+                returning,
             } => {
                 let t = self.sql_table(table)?;
-                let columns: Vec<Name> = match (columns, t.schema()) {
-                    (Some(c), _) => c.clone(),
-                    (None, Some(schema)) => {
-                        schema.fields().iter().map(|f| f.name.clone()).collect()
-                    }
-                    (None, None) => {
-                        return Err(invalid(format!(
-                            "INSERT INTO {table} needs a column list: the table has no declared columns"
-                        )));
-                    }
-                };
-                check_names(&t, columns.iter())?;
-                let mut records = Vec::with_capacity(rows.len());
-                for (i, row) in rows.iter().enumerate() {
-                    if row.len() != columns.len() {
-                        return Err(invalid(format!(
-                            "row {} of the INSERT has {} values for {} columns",
-                            i + 1,
-                            row.len(),
-                            columns.len()
-                        )));
-                    }
-                    let mut r = Record::with_capacity(columns.len());
-                    for (c, e) in columns.iter().zip(row) {
-                        let v = constant(e)?;
-                        r.set(c.clone(), coerce(&t, c, v)?);
-                    }
-                    records.push(r);
+                let records = insert_records(&t, table, columns.as_deref(), rows)?;
+                if let Some(r) = returning {
+                    check_returning(&t, r)?;
                 }
-                let n = records.len();
-                t.insert_many(records)?;
-                Ok(Output::Affected(n))
+                match on_conflict {
+                    None => insert(&t, records, returning.as_ref()),
+                    Some(c) => upsert(&t, records, c, returning.as_ref()),
+                }
             }
             Statement::Update {
                 table,
                 assignments,
                 filter,
+                returning,
             } => {
                 let t = self.sql_table(table)?;
                 check_names(&t, assignments.iter().map(|(n, _)| n))?;
                 check_columns(&t, assignments.iter().map(|(_, e)| e).chain(filter))?;
-                let n = t.update_with(filter.as_ref(), |data, pos| {
+                if let Some(r) = returning {
+                    check_returning(&t, r)?;
+                }
+                let mut data = t.engine().write();
+                let positions = t.matching(&data, filter.as_ref())?;
+                let mut changed = Vec::with_capacity(positions.len());
+                for &pos in &positions {
                     let mut changes = Record::with_capacity(assignments.len());
                     for (name, e) in assignments {
-                        let v = e.bind(data).eval(data, pos)?;
+                        let v = e.bind(&data).eval(&data, pos)?;
                         changes.set(name.clone(), coerce(&t, name, v)?);
                     }
-                    Ok(changes)
-                })?;
-                Ok(Output::Affected(n))
+                    changed.push((pos, changes));
+                }
+                // RETURNING is computed on the rows as they will be, before
+                // anything changes, so an error in it changes nothing.
+                let out = match returning {
+                    None => Output::Affected(changed.len()),
+                    Some(r) => {
+                        let finals = changed
+                            .iter()
+                            .map(|(pos, c)| data.record(*pos).merged(c))
+                            .collect();
+                        returning_rows(&t, finals, r)?
+                    }
+                };
+                data.update_rows(&changed, true)?;
+                Ok(out)
             }
-            Statement::Delete { table, filter } => {
+            Statement::Delete {
+                table,
+                filter,
+                returning,
+            } => {
                 let t = self.sql_table(table)?;
                 check_columns(&t, filter.iter())?;
-                Ok(Output::Affected(t.delete_where(filter.as_ref())?))
+                if let Some(r) = returning {
+                    check_returning(&t, r)?;
+                }
+                let mut data = t.engine().write();
+                let positions = t.matching(&data, filter.as_ref())?;
+                let out = match returning {
+                    None => Output::Affected(positions.len()),
+                    Some(r) => returning_rows(&t, data.records(&positions), r)?,
+                };
+                data.delete_positions(&positions);
+                Ok(out)
             }
             Statement::CreateTable {
                 name,
@@ -241,6 +265,259 @@ impl Database {
             }
             other => other,
         })
+    }
+}
+
+/// The records an INSERT proposes: each VALUES row under its column names, with
+/// SQL's storing rules applied.
+fn insert_records(
+    t: &Table,
+    table: &str,
+    columns: Option<&[Name]>,
+    rows: &[Vec<Expr>],
+) -> Result<Vec<Record>> {
+    let columns: Vec<Name> = match (columns, t.schema()) {
+        (Some(c), _) => c.to_vec(),
+        (None, Some(schema)) => schema.fields().iter().map(|f| f.name.clone()).collect(),
+        (None, None) => {
+            return Err(invalid(format!(
+                "INSERT INTO {table} needs a column list: the table has no declared columns"
+            )));
+        }
+    };
+    check_names(t, columns.iter())?;
+    let mut records = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != columns.len() {
+            return Err(invalid(format!(
+                "row {} of the INSERT has {} values for {} columns",
+                i + 1,
+                row.len(),
+                columns.len()
+            )));
+        }
+        let mut r = Record::with_capacity(columns.len());
+        for (c, e) in columns.iter().zip(row) {
+            let v = constant(e)?;
+            r.set(c.clone(), coerce(t, c, v)?);
+        }
+        records.push(r);
+    }
+    Ok(records)
+}
+
+/// A plain INSERT: every row or none.
+fn insert(t: &Table, records: Vec<Record>, returning: Option<&Returning>) -> Result<Output> {
+    let mut data = t.engine().write();
+    let n = records.len();
+    let keys = data.insert_many(records, true)?;
+    let Some(r) = returning else {
+        return Ok(Output::Affected(n));
+    };
+    let positions: Vec<u32> = keys
+        .iter()
+        .filter_map(|k| data.lookup_key(k.as_ref()))
+        .collect();
+    let inserted = data.records(&positions);
+    returning_rows(t, inserted, r).inspect_err(|_| {
+        // An error in RETURNING takes the rows back out.
+        data.delete_positions(&positions);
+    })
+}
+
+/// INSERT … ON CONFLICT: rows with a free key are inserted, the others skipped
+/// (DO NOTHING) or used to update the row holding the key (DO UPDATE), all in
+/// one atomic step. A row whose key an earlier row of the same statement took
+/// conflicts with it; DO UPDATE refuses to change one row twice.
+fn upsert(
+    t: &Table,
+    records: Vec<Record>,
+    conflict: &Conflict,
+    returning: Option<&Returning>,
+) -> Result<Output> {
+    let pk = t.primary_key().to_string();
+    if let Some(target) = &conflict.target
+        && **target != *pk
+    {
+        return Err(invalid(format!(
+            "ON CONFLICT ({target}): only the primary key {pk} of {} is unique",
+            t.name()
+        )));
+    }
+    if let ConflictAction::Update { assignments, .. } = &conflict.action {
+        check_names(t, assignments.iter().map(|(n, _)| n))?;
+    }
+    let mut data = t.engine().write();
+    // Sort the proposed rows: free keys to insert, taken keys to skip or update.
+    let mut inserts: Vec<(usize, Record)> = Vec::new();
+    let mut updates: Vec<(usize, u32, Record)> = Vec::new();
+    let mut proposed_keys: HashMap<HashKey, usize> = HashMap::new();
+    let mut updated: HashMap<u32, usize> = HashMap::new();
+    let twice = |key: &Value| {
+        invalid(format!(
+            "ON CONFLICT DO UPDATE would change the row with key {key} of {} twice in one statement",
+            t.name()
+        ))
+    };
+    let do_update = matches!(conflict.action, ConflictAction::Update { .. });
+    for (i, r) in records.into_iter().enumerate() {
+        let key = r.get(&pk).filter(|k| !k.is_null()).cloned();
+        let Some(key) = key else {
+            inserts.push((i, r));
+            continue;
+        };
+        if let Some(pos) = data.lookup_key(key.as_ref()) {
+            if do_update {
+                if updated.insert(pos, i).is_some() {
+                    return Err(twice(&key));
+                }
+                updates.push((i, pos, r));
+            }
+        } else if proposed_keys.contains_key(&HashKey(key.clone())) {
+            if do_update {
+                return Err(twice(&key));
+            }
+        } else {
+            proposed_keys.insert(HashKey(key), i);
+            inserts.push((i, r));
+        }
+    }
+    // DO UPDATE: evaluate the assignments over each existing row beside its
+    // proposed row (`excluded.*`).
+    let mut changed: Vec<(usize, u32, Record)> = Vec::new();
+    if let ConflictAction::Update {
+        assignments,
+        filter,
+    } = &conflict.action
+    {
+        let pairs: Vec<Record> = updates
+            .iter()
+            .map(|(_, pos, proposed)| {
+                let mut r = data.record(*pos);
+                for (name, v) in proposed.iter() {
+                    r.set(format!("{EXCLUDED}{name}"), v.clone());
+                }
+                r
+            })
+            .collect();
+        let scratch = scratch_table(pairs)?;
+        let sdata = scratch.read();
+        let bound: Vec<_> = assignments.iter().map(|(_, e)| e.bind(&sdata)).collect();
+        let cond = filter.as_ref().map(|f| f.bind(&sdata));
+        for (j, (i, pos, _)) in updates.iter().enumerate() {
+            let j = j as u32;
+            if let Some(c) = &cond
+                && c.truth(&sdata, j)? != Some(true)
+            {
+                continue;
+            }
+            let mut changes = Record::with_capacity(assignments.len());
+            for ((name, _), e) in assignments.iter().zip(&bound) {
+                changes.set(name.clone(), coerce(t, name, e.eval(&sdata, j)?)?);
+            }
+            changed.push((*i, *pos, changes));
+        }
+    }
+    let affected = inserts.len() + changed.len();
+    // RETURNING for updated rows is computed before anything changes.
+    let mut returned: Vec<(usize, Vec<Value>)> = Vec::new();
+    let mut columns = Vec::new();
+    if let Some(r) = returning {
+        let finals = changed
+            .iter()
+            .map(|(_, pos, c)| data.record(*pos).merged(c))
+            .collect();
+        let (cols, rows) = returning_rows(t, finals, r)?.into_columns_rows();
+        columns = cols;
+        returned.extend(changed.iter().map(|(i, _, _)| *i).zip(rows));
+    }
+    let order: Vec<usize> = inserts.iter().map(|(i, _)| *i).collect();
+    let keys = data.insert_many(inserts.into_iter().map(|(_, r)| r).collect(), true)?;
+    let positions: Vec<u32> = keys
+        .iter()
+        .filter_map(|k| data.lookup_key(k.as_ref()))
+        .collect();
+    let undo_inserts = |data: &mut dictdb_engine::TableData| {
+        data.delete_positions(&positions);
+    };
+    if let Some(r) = returning {
+        match returning_rows(t, data.records(&positions), r) {
+            Ok(out) => {
+                let (cols, rows) = out.into_columns_rows();
+                columns = cols;
+                returned.extend(order.iter().copied().zip(rows));
+            }
+            Err(e) => {
+                undo_inserts(&mut data);
+                return Err(e);
+            }
+        }
+    }
+    let rows: Vec<(u32, Record)> = changed.into_iter().map(|(_, p, c)| (p, c)).collect();
+    if let Err(e) = data.update_rows(&rows, true) {
+        undo_inserts(&mut data);
+        return Err(e.into());
+    }
+    Ok(match returning {
+        None => Output::Affected(affected),
+        Some(_) => {
+            // In the order of the proposed rows.
+            returned.sort_by_key(|(i, _)| *i);
+            Output::Rows {
+                columns,
+                rows: returned.into_iter().map(|(_, r)| r).collect(),
+            }
+        }
+    })
+}
+
+/// On a typed table, RETURNING names declared columns only.
+fn check_returning(t: &Table, r: &Returning) -> Result<()> {
+    match r {
+        None => Ok(()),
+        Some(items) => check_columns(t, items.iter().map(|(_, e)| e)),
+    }
+}
+
+/// The RETURNING rows over these records.
+fn returning_rows(t: &Table, records: Vec<Record>, r: &Returning) -> Result<Output> {
+    match r {
+        None => {
+            let columns = star_columns(t);
+            let rows = records
+                .iter()
+                .map(|r| {
+                    columns
+                        .iter()
+                        .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
+                        .collect()
+                })
+                .collect();
+            Ok(Output::Rows {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+                rows,
+            })
+        }
+        Some(items) => {
+            let query = Query::new().project(items.iter().map(|(n, e)| (&**n, e.clone())));
+            let names = dictdb_query::exec::result_names(
+                &items.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+            );
+            let out = query_records(records, &query)?;
+            let rows = out
+                .iter()
+                .map(|r| {
+                    names
+                        .iter()
+                        .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
+                        .collect()
+                })
+                .collect();
+            Ok(Output::Rows {
+                columns: names.iter().map(|c| c.to_string()).collect(),
+                rows,
+            })
+        }
     }
 }
 

@@ -580,3 +580,126 @@ fn scalar_functions_and_case() {
         .unwrap();
     assert_eq!(columns(&out), ["substr(name, 1, 2)", "Upper( name )"]);
 }
+
+#[test]
+fn returning_and_on_conflict() {
+    let db = db();
+    let q = |sql: &str| db.execute(sql, ());
+    // INSERT … RETURNING, with an auto key.
+    let out = q(
+        "INSERT INTO people (id, name, age) VALUES (NULL, 'Barbara', 50), (10, 'Ken', 60) \
+                 RETURNING id, upper(name) AS n",
+    )
+    .unwrap();
+    assert_eq!(columns(&out), ["id", "n"]);
+    assert_eq!(
+        rows(out),
+        [
+            vec![Value::Int(6), Value::str("BARBARA")],
+            vec![Value::Int(10), Value::str("KEN")]
+        ]
+    );
+    // UPDATE … RETURNING sees the rows as updated; DELETE … RETURNING as they were.
+    let out = q("UPDATE people SET age = age + 1 WHERE id IN (1, 2) RETURNING id, age").unwrap();
+    assert_eq!(
+        rows(out),
+        [
+            vec![Value::Int(1), Value::Int(37)],
+            vec![Value::Int(2), Value::Int(46)]
+        ]
+    );
+    let out = q("DELETE FROM people WHERE id = 10 RETURNING *").unwrap();
+    assert_eq!(columns(&out), ["id", "name", "age", "score", "city"]);
+    assert_eq!(
+        rows(out),
+        [vec![
+            Value::Int(10),
+            Value::str("Ken"),
+            Value::Int(60),
+            Value::Null,
+            Value::Null
+        ]]
+    );
+    // An error in RETURNING changes nothing.
+    let before = rows(q("SELECT * FROM people ORDER BY id").unwrap());
+    for bad in [
+        "UPDATE people SET age = 1 RETURNING 1 / 0",
+        "DELETE FROM people RETURNING lower(age)",
+        "INSERT INTO people (id, name) VALUES (20, 'x') RETURNING id / 0",
+        "INSERT INTO people (id, name) VALUES (1, 'x'), (21, 'y') ON CONFLICT DO UPDATE \
+         SET name = excluded.name RETURNING id / 0",
+    ] {
+        assert!(q(bad).is_err(), "{bad}");
+        assert_eq!(
+            rows(q("SELECT * FROM people ORDER BY id").unwrap()),
+            before,
+            "{bad}"
+        );
+    }
+    // ON CONFLICT DO NOTHING skips taken keys (also ones taken earlier in the statement).
+    let out = q(
+        "INSERT INTO people (id, name) VALUES (1, 'Dup'), (30, 'New'), (30, 'Again') \
+                 ON CONFLICT (id) DO NOTHING",
+    )
+    .unwrap();
+    assert_eq!(out, Output::Affected(1));
+    assert_eq!(
+        rows(q("SELECT name FROM people WHERE id IN (1, 30) ORDER BY id").unwrap()),
+        [vec![Value::str("Ada")], vec![Value::str("New")]]
+    );
+    // DO UPDATE: bare columns read the existing row, excluded.* the proposed one.
+    let out = q(
+        "INSERT INTO people (id, name, age) VALUES (1, 'Ada L.', 1), (31, 'Fresh', 2) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, age = age + excluded.age \
+                 RETURNING id, name, age",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(out),
+        [
+            vec![Value::Int(1), Value::str("Ada L."), Value::Int(38)],
+            vec![Value::Int(31), Value::str("Fresh"), Value::Int(2)]
+        ]
+    );
+    // DO UPDATE … WHERE leaves rows where the condition fails alone.
+    let out = q(
+        "INSERT INTO people (id, name) VALUES (1, 'No'), (2, 'Yes') \
+                 ON CONFLICT DO UPDATE SET name = excluded.name WHERE age > 40",
+    )
+    .unwrap();
+    assert_eq!(out, Output::Affected(1));
+    assert_eq!(
+        rows(q("SELECT name FROM people WHERE id IN (1, 2) ORDER BY id").unwrap()),
+        [vec![Value::str("Ada L.")], vec![Value::str("Yes")]]
+    );
+    // Atomic: a type error or a row changed twice rejects the whole statement.
+    let before = rows(q("SELECT * FROM people ORDER BY id").unwrap());
+    for bad in [
+        "INSERT INTO people (id, name) VALUES (40, 'ok'), (1, 'x') \
+         ON CONFLICT DO UPDATE SET age = 'old'",
+        "INSERT INTO people (id, name) VALUES (1, 'a'), (1, 'b') \
+         ON CONFLICT DO UPDATE SET name = excluded.name",
+        "INSERT INTO people (id, name) VALUES (41, 'a'), (41, 'b') \
+         ON CONFLICT DO UPDATE SET name = excluded.name",
+        "INSERT INTO people (id, name) VALUES (42, 'a'), (1, 'b') \
+         ON CONFLICT DO UPDATE SET id = 42",
+        "INSERT INTO people (id, name) VALUES (1, 'a') ON CONFLICT (name) DO NOTHING",
+    ] {
+        let err = q(bad).unwrap_err().to_string();
+        assert_eq!(
+            rows(q("SELECT * FROM people ORDER BY id").unwrap()),
+            before,
+            "{bad}: {err}"
+        );
+    }
+    let err = q("INSERT INTO people (id, name) VALUES (1, 'a'), (1, 'b') \
+                 ON CONFLICT DO UPDATE SET name = excluded.name")
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("key 1 of people twice"), "{err}");
+    // excluded.* only in DO UPDATE.
+    let err = q("UPDATE people SET name = excluded.name")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only valid in ON CONFLICT"), "{err}");
+}

@@ -49,6 +49,10 @@ pub enum Statement {
         columns: Option<Vec<Name>>,
         /// The rows, as constant expressions.
         rows: Vec<Vec<Expr>>,
+        /// `ON CONFLICT …`: what to do with a row whose key is taken.
+        on_conflict: Option<Conflict>,
+        /// `RETURNING …`.
+        returning: Option<Returning>,
     },
     /// `UPDATE table SET c = expr, … [WHERE p]`.
     Update {
@@ -58,6 +62,8 @@ pub enum Statement {
         assignments: Vec<(Name, Expr)>,
         /// The condition (`None`: every row).
         filter: Option<Expr>,
+        /// `RETURNING …` (over the rows as updated).
+        returning: Option<Returning>,
     },
     /// `DELETE FROM table [WHERE p]`.
     Delete {
@@ -65,6 +71,8 @@ pub enum Statement {
         table: String,
         /// The condition (`None`: every row).
         filter: Option<Expr>,
+        /// `RETURNING …` (over the rows as they were).
+        returning: Option<Returning>,
     },
     /// `CREATE TABLE [IF NOT EXISTS] name (…)`.
     CreateTable {
@@ -85,6 +93,34 @@ pub enum Statement {
         if_exists: bool,
     },
 }
+
+/// `INSERT … ON CONFLICT [(column)] DO …`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conflict {
+    /// The conflict target column, if named (it must be the primary key).
+    pub target: Option<Name>,
+    /// The action.
+    pub action: ConflictAction,
+}
+
+/// What `ON CONFLICT` does with a proposed row whose key is taken.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConflictAction {
+    /// `DO NOTHING`: the row is skipped.
+    Nothing,
+    /// `DO UPDATE SET c = expr, … [WHERE p]`: the existing row is updated; bare
+    /// columns read it, `excluded.c` (the column [`EXCLUDED`]`c`) reads the
+    /// proposed row.
+    Update {
+        /// Assignments.
+        assignments: Vec<(Name, Expr)>,
+        /// Rows where this is not true are left alone.
+        filter: Option<Expr>,
+    },
+}
+
+/// `RETURNING` items: `None` for `*` (every column), else named expressions.
+pub type Returning = Option<Vec<(Name, Expr)>>;
 
 /// Values for placeholders: positional (`?` in order, `$1`, …) or named (`:name`).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -10,7 +10,7 @@ use sqlparser::parser::{Parser, ParserError};
 
 use dictdb_engine::{FieldType, Name, Schema, Value};
 
-use super::{EXCLUDED, Params, Position, SqlError, Statement};
+use super::{Conflict, ConflictAction, EXCLUDED, Params, Position, Returning, SqlError, Statement};
 use crate::aggregate::{Agg, AggFunc, Aggregation};
 use crate::expr::{ArithOp, CmpOp, Expr, col};
 use crate::func::Func;
@@ -224,32 +224,18 @@ impl Cx<'_> {
                 if from.is_some() {
                     return Err(self.unsupported("UPDATE … FROM", at));
                 }
-                if returning.is_some() {
-                    return Err(self.unsupported("RETURNING", at));
-                }
                 let table = self.single_table(table)?;
-                let assignments = assignments
-                    .iter()
-                    .map(|a| match &a.target {
-                        sp::AssignmentTarget::ColumnName(name) => {
-                            Ok((Name::from(self.column_name(name)?), self.expr(&a.value)?))
-                        }
-                        sp::AssignmentTarget::Tuple(_) => {
-                            Err(self.unsupported("tuple assignment", position_of(&a.value)))
-                        }
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let assignments = self.assignments(assignments)?;
                 let filter = selection.as_ref().map(|e| self.expr(e)).transpose()?;
+                let returning = self.returning(returning.as_deref())?;
                 Ok(Statement::Update {
                     table,
                     assignments,
                     filter,
+                    returning,
                 })
             }
             sp::Statement::Delete(del) => {
-                if del.returning.is_some() {
-                    return Err(self.unsupported("RETURNING", at));
-                }
                 if del.using.is_some() || !del.tables.is_empty() {
                     return Err(self.unsupported("DELETE with several tables", at));
                 }
@@ -264,7 +250,12 @@ impl Cx<'_> {
                 };
                 let table = self.single_table(table)?;
                 let filter = del.selection.as_ref().map(|e| self.expr(e)).transpose()?;
-                Ok(Statement::Delete { table, filter })
+                let returning = self.returning(del.returning.as_deref())?;
+                Ok(Statement::Delete {
+                    table,
+                    filter,
+                    returning,
+                })
             }
             sp::Statement::CreateTable(ct) => self.create_table(ct),
             sp::Statement::Drop {
@@ -543,6 +534,49 @@ impl Cx<'_> {
         }
     }
 
+    /// `SET c = expr, …`.
+    fn assignments(&mut self, list: &[sp::Assignment]) -> Result<Vec<(Name, Expr)>, SqlError> {
+        list.iter()
+            .map(|a| match &a.target {
+                sp::AssignmentTarget::ColumnName(name) => {
+                    Ok((Name::from(self.column_name(name)?), self.expr(&a.value)?))
+                }
+                sp::AssignmentTarget::Tuple(_) => {
+                    Err(self.unsupported("tuple assignment", position_of(&a.value)))
+                }
+            })
+            .collect()
+    }
+
+    /// `RETURNING items` (no aggregates).
+    fn returning(&mut self, items: Option<&[SelectItem]>) -> Result<Option<Returning>, SqlError> {
+        let Some(items) = items else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) if items.len() == 1 => {
+                    return Ok(Some(None));
+                }
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                    return Err(self.unsupported("* together with other RETURNING items", None));
+                }
+                SelectItem::UnnamedExpr(e) => {
+                    let name: Name = match e {
+                        sp::Expr::Identifier(id) => id.value.as_str().into(),
+                        other => other.to_string().into(),
+                    };
+                    out.push((name, self.expr(e)?));
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    out.push((alias.value.as_str().into(), self.expr(expr)?));
+                }
+            }
+        }
+        Ok(Some(Some(out)))
+    }
+
     /// An integer constant (LIMIT, OFFSET, ordinals).
     fn constant_int(&mut self, e: &sp::Expr) -> Result<i64, SqlError> {
         match self.expr(e)? {
@@ -557,12 +591,6 @@ impl Cx<'_> {
 
     fn insert(&mut self, ins: &sp::Insert) -> Result<Statement, SqlError> {
         let at = position_of(&ins.table);
-        if ins.on.is_some() {
-            return Err(self.unsupported("ON CONFLICT", at));
-        }
-        if ins.returning.is_some() {
-            return Err(self.unsupported("RETURNING", at));
-        }
         let table = match &ins.table {
             sp::TableObject::TableName(name) => self.object_name(name)?,
             _ => return Err(self.unsupported("INSERT into a table function", at)),
@@ -588,10 +616,47 @@ impl Cx<'_> {
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let on_conflict = match &ins.on {
+            None => None,
+            Some(sp::OnInsert::OnConflict(c)) => {
+                let target = match &c.conflict_target {
+                    None => None,
+                    Some(sp::ConflictTarget::Columns(cols)) => match cols.as_slice() {
+                        [one] => Some(Name::from(one.value.as_str())),
+                        _ => {
+                            return Err(
+                                self.invalid("ON CONFLICT names one column: the primary key", at)
+                            );
+                        }
+                    },
+                    Some(sp::ConflictTarget::OnConstraint(_)) => {
+                        return Err(self.unsupported("ON CONFLICT ON CONSTRAINT", at));
+                    }
+                };
+                let action = match &c.action {
+                    sp::OnConflictAction::DoNothing => ConflictAction::Nothing,
+                    sp::OnConflictAction::DoUpdate(u) => {
+                        self.excluded = true;
+                        let assignments = self.assignments(&u.assignments)?;
+                        let filter = u.selection.as_ref().map(|e| self.expr(e)).transpose()?;
+                        self.excluded = false;
+                        ConflictAction::Update {
+                            assignments,
+                            filter,
+                        }
+                    }
+                };
+                Some(Conflict { target, action })
+            }
+            Some(_) => return Err(self.unsupported("ON DUPLICATE KEY UPDATE", at)),
+        };
+        let returning = self.returning(ins.returning.as_deref())?;
         Ok(Statement::Insert {
             table,
             columns,
             rows,
+            on_conflict,
+            returning,
         })
     }
 
