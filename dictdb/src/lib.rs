@@ -45,14 +45,15 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 pub use dictdb_engine::{
-    DateTime, Error as EngineError, FieldType, IndexKind, KeyProblem, Name, OnConflict, Record,
-    RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef, record,
+    DateTime, Error as EngineError, FieldType, IndexKind, IndexName, KeyProblem, Name, OnConflict,
+    Record, RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef,
+    record,
 };
 pub use dictdb_query::sql::{Params, Position, SqlError};
 pub use dictdb_query::{
     Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
 };
-pub use sql::Output;
+pub use sql::{Output, PreparedStatement, STATEMENT_CACHE_SIZE};
 
 /// An error of the `dictdb` API: an engine error (tables, keys, schemas) or a
 /// query error (evaluation).
@@ -87,6 +88,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Database {
     catalog: dictdb_engine::Catalog,
     planner: RwLock<PlannerConfig>,
+    statements: parking_lot::Mutex<sql::StatementCache>,
 }
 
 impl Database {
@@ -126,6 +128,18 @@ impl Database {
     /// Table names in creation order.
     pub fn table_names(&self) -> Vec<String> {
         self.catalog.table_names()
+    }
+
+    /// The indexes created with a name (SQL's `CREATE INDEX name ON t (col)`)
+    /// that still exist, in creation order.
+    pub fn index_names(&self) -> Vec<IndexName> {
+        self.catalog.index_names()
+    }
+
+    /// How many distinct statement texts the statement cache holds (at most
+    /// [`STATEMENT_CACHE_SIZE`]).
+    pub fn cached_statements(&self) -> usize {
+        self.statements.lock().len()
     }
 
     /// Sets the planner rules used by handles obtained afterwards.

@@ -2,8 +2,10 @@
 
 use dictdb_engine::value::HashKey;
 use dictdb_engine::{FieldType, Name, Record, Value, ValueRef};
+use std::sync::Arc;
+
 use dictdb_query::sql::{
-    Conflict, ConflictAction, EXCLUDED, Params, Returning, SqlError, Statement,
+    Conflict, ConflictAction, EXCLUDED, Params, Prepared, Returning, SqlError, Statement,
 };
 use dictdb_query::{Expr, Query};
 use hashbrown::HashMap;
@@ -60,10 +62,53 @@ impl Database {
     /// # Ok::<(), dictdb::Error>(())
     /// ```
     pub fn execute(&self, sql: &str, params: impl Into<Params>) -> Result<Output> {
-        let statements = dictdb_query::sql::parse(sql, &params.into())?;
+        let prepared = self.cached(sql)?;
+        self.run_prepared(&prepared, &params.into())
+    }
+
+    /// Parses and translates SQL once, for running many times with different
+    /// placeholder values. The statement comes from (and goes into) the
+    /// database's statement cache, so preparing the same text twice is cheap.
+    ///
+    /// ```
+    /// use dictdb::{Database, Value};
+    /// let db = Database::new();
+    /// db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)", ())?;
+    /// let insert = db.prepare("INSERT INTO t VALUES (?, ?)")?;
+    /// for (id, name) in [(1, "Ada"), (2, "Grace")] {
+    ///     insert.execute([Value::Int(id), Value::str(name)])?;
+    /// }
+    /// let by_id = db.prepare("SELECT name FROM t WHERE id = :id")?;
+    /// let out = by_id.execute([("id", Value::Int(2))])?;
+    /// assert_eq!(out.rows().unwrap(), &[vec![Value::str("Grace")]]);
+    /// # Ok::<(), dictdb::Error>(())
+    /// ```
+    pub fn prepare(&self, sql: &str) -> Result<PreparedStatement<'_>> {
+        Ok(PreparedStatement {
+            db: self,
+            prepared: self.cached(sql)?,
+        })
+    }
+
+    /// The translated statements of this text, from the cache or newly made.
+    fn cached(&self, sql: &str) -> Result<Arc<Prepared>> {
+        if let Some(p) = self.statements.lock().get(sql) {
+            return Ok(p);
+        }
+        let p = Arc::new(dictdb_query::sql::prepare(sql)?);
+        self.statements.lock().insert(sql, p.clone());
+        Ok(p)
+    }
+
+    fn run_prepared(&self, prepared: &Prepared, params: &Params) -> Result<Output> {
+        let values = prepared.values(params)?;
         let mut out = Output::Done;
-        for s in &statements {
-            out = self.run(s)?;
+        for s in prepared.statements() {
+            out = if values.is_empty() {
+                self.run(s)?
+            } else {
+                self.run(&dictdb_query::sql::bind(s, &values)?)?
+            };
         }
         Ok(out)
     }
@@ -75,6 +120,7 @@ impl Database {
                 query,
                 columns,
                 aggregate,
+                ..
             } => {
                 let t = self.sql_table(table)?;
                 let records = match aggregate {
@@ -241,6 +287,32 @@ impl Database {
                 self.create_table_with_schema(name, primary_key, Some(schema.clone()))?;
                 Ok(Output::Done)
             }
+            Statement::CreateIndex {
+                name,
+                table,
+                column,
+                kind,
+                if_not_exists,
+            } => {
+                let t = self.sql_table(table)?;
+                check_names(&t, std::iter::once(&Name::from(column.as_str())))?;
+                match self.catalog.create_named_index(name, table, column, *kind) {
+                    Err(EngineError::DuplicateIndex { .. }) if *if_not_exists => {}
+                    other => other?,
+                }
+                Ok(Output::Done)
+            }
+            Statement::DropIndex { names, if_exists } => {
+                for name in names {
+                    match self.catalog.drop_named_index(name) {
+                        Err(EngineError::IndexNotFound { .. }) if *if_exists => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+                Ok(Output::Done)
+            }
             Statement::DropTable { names, if_exists } => {
                 for name in names {
                     match self.drop_table(name) {
@@ -265,6 +337,84 @@ impl Database {
             }
             other => other,
         })
+    }
+}
+
+/// A statement prepared by [`Database::prepare`]: parsed and translated once.
+#[derive(Clone, Debug)]
+pub struct PreparedStatement<'db> {
+    db: &'db Database,
+    prepared: Arc<Prepared>,
+}
+
+impl PreparedStatement<'_> {
+    /// Runs the statement with values for its placeholders.
+    pub fn execute(&self, params: impl Into<Params>) -> Result<Output> {
+        self.db.run_prepared(&self.prepared, &params.into())
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        self.prepared.sql()
+    }
+
+    /// How many distinct placeholders the statement has.
+    pub fn param_count(&self) -> usize {
+        self.prepared.params().len()
+    }
+}
+
+/// A bounded cache of translated statements keyed by their text, evicting the
+/// least recently used. Entries depend on the text only (tables, columns and
+/// indexes are looked up when a statement runs), so DDL never makes one stale.
+#[derive(Debug)]
+pub(crate) struct StatementCache {
+    entries: HashMap<Arc<str>, (Arc<Prepared>, u64)>,
+    tick: u64,
+    capacity: usize,
+}
+
+impl Default for StatementCache {
+    fn default() -> Self {
+        StatementCache {
+            entries: HashMap::new(),
+            tick: 0,
+            capacity: STATEMENT_CACHE_SIZE,
+        }
+    }
+}
+
+/// How many distinct statement texts the cache keeps.
+pub const STATEMENT_CACHE_SIZE: usize = 256;
+
+impl StatementCache {
+    fn get(&mut self, sql: &str) -> Option<Arc<Prepared>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(sql).map(|(p, used)| {
+            *used = tick;
+            p.clone()
+        })
+    }
+
+    fn insert(&mut self, sql: &str, p: Arc<Prepared>) {
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(sql) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.entries.remove(&k);
+            }
+        }
+        self.tick += 1;
+        self.entries.insert(sql.into(), (p, self.tick));
+    }
+
+    /// How many statements are cached.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 

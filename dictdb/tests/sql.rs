@@ -703,3 +703,145 @@ fn returning_and_on_conflict() {
         .to_string();
     assert!(err.contains("only valid in ON CONFLICT"), "{err}");
 }
+
+#[test]
+fn prepared_statements_and_the_statement_cache() {
+    let db = db();
+    // A prepared statement runs many times with different values.
+    let by_age = db
+        .prepare("SELECT name FROM people WHERE age >= ? ORDER BY age LIMIT ?")
+        .unwrap();
+    assert_eq!(by_age.param_count(), 2);
+    assert_eq!(
+        rows(by_age.execute([Value::Int(40), Value::Int(2)]).unwrap()),
+        [vec![Value::str("Alan")], vec![Value::str("Grace")]]
+    );
+    assert_eq!(
+        rows(by_age.execute([Value::Int(70), Value::Int(5)]).unwrap()),
+        [vec![Value::str("Edsger")]]
+    );
+    // LIKE with a placeholder pattern is planned like a constant one.
+    let like = db
+        .prepare("SELECT id FROM people WHERE name LIKE ?")
+        .unwrap();
+    assert_eq!(
+        rows(like.execute([Value::str("A%")]).unwrap()),
+        [vec![Value::Int(1)], vec![Value::Int(4)]]
+    );
+    assert_eq!(
+        rows(like.execute([Value::Null]).unwrap()),
+        Vec::<Vec<Value>>::new()
+    );
+    // Named placeholders; one name used twice is one parameter.
+    let named = db
+        .prepare("SELECT id FROM people WHERE age > :a AND id <> :a ORDER BY id")
+        .unwrap();
+    assert_eq!(named.param_count(), 1);
+    assert_eq!(
+        rows(named.execute([("a", Value::Int(44))]).unwrap()),
+        [vec![Value::Int(2)], vec![Value::Int(5)]]
+    );
+    // Wrong parameters are errors naming the placeholder.
+    let err = by_age.execute([Value::Int(1)]).unwrap_err().to_string();
+    assert!(
+        err.contains("no value for the parameter ? number 2"),
+        "{err}"
+    );
+    let err = by_age
+        .execute([Value::Int(1), Value::Int(1), Value::Int(1)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("3 parameter values for 2 placeholders"),
+        "{err}"
+    );
+    let err = by_age
+        .execute([Value::Int(1), Value::str("x")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("LIMIT takes an integer"), "{err}");
+    let err = named.execute([Value::Int(1)]).unwrap_err().to_string();
+    assert!(err.contains("named placeholders"), "{err}");
+    // The cache keeps each text once and stays bounded.
+    let before = db.cached_statements();
+    for _ in 0..3 {
+        db.execute("SELECT id FROM people WHERE id = ?", [Value::Int(1)])
+            .unwrap();
+    }
+    assert_eq!(db.cached_statements(), before + 1);
+    for i in 0..dictdb::STATEMENT_CACHE_SIZE + 10 {
+        db.execute(&format!("SELECT id FROM people WHERE id = {i}"), ())
+            .unwrap();
+    }
+    assert_eq!(db.cached_statements(), dictdb::STATEMENT_CACHE_SIZE);
+    // A cached statement sees DDL made after it was cached.
+    let q = "SELECT name FROM people WHERE city = 'London' ORDER BY id";
+    let plan = |db: &Database| {
+        rows(db.execute(&format!("EXPLAIN {q}"), ()).unwrap())
+            .last()
+            .unwrap()[0]
+            .clone()
+    };
+    assert_eq!(plan(&db), Value::str("full scan on people"));
+    db.execute("CREATE INDEX people_city ON people (city) USING HASH", ())
+        .unwrap();
+    assert_eq!(
+        plan(&db),
+        Value::str("hash lookup city ['London'] on people")
+    );
+    assert_eq!(
+        rows(db.execute(q, ()).unwrap()),
+        [vec![Value::str("Ada")], vec![Value::str("Alan")]]
+    );
+}
+
+#[test]
+fn named_indexes() {
+    let db = db();
+    let q = |sql: &str| db.execute(sql, ());
+    q("CREATE INDEX by_name ON people (name)").unwrap();
+    q("CREATE INDEX IF NOT EXISTS by_name ON people (name)").unwrap();
+    let t = db.table("people").unwrap();
+    assert!(
+        t.indexes()
+            .contains(&("name".to_string(), IndexKind::Sorted))
+    );
+    let names: Vec<String> = db.index_names().into_iter().map(|n| n.name).collect();
+    assert_eq!(names, ["by_name"]);
+    // Errors: a taken name, an indexed field, an unknown column or table.
+    let err = q("CREATE INDEX by_name ON people (city)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("index 'by_name' already exists"), "{err}");
+    let err = q("CREATE INDEX other ON people (name)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already has an index"), "{err}");
+    let err = q("CREATE INDEX x ON people (nmae)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did you mean name?"), "{err}");
+    let err = q("CREATE INDEX x ON peple (name)").unwrap_err().to_string();
+    assert!(err.contains("did you mean people?"), "{err}");
+    let err = q("CREATE INDEX x ON people (name, age)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("several columns"), "{err}");
+    let err = q("CREATE INDEX x ON people USING gin (name)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HASH or BTREE"), "{err}");
+    // Both spellings of USING.
+    q("CREATE INDEX c1 ON people USING HASH (city)").unwrap();
+    q("DROP INDEX c1").unwrap();
+    q("CREATE INDEX c2 ON people (city) USING HASH").unwrap();
+    assert!(t.indexes().contains(&("city".to_string(), IndexKind::Hash)));
+    // DROP INDEX by name; IF EXISTS; dropping the table drops its names.
+    q("DROP INDEX by_name").unwrap();
+    assert!(!t.indexes().iter().any(|(f, _)| f == "name"));
+    let err = q("DROP INDEX by_name").unwrap_err().to_string();
+    assert!(err.contains("index 'by_name' does not exist"), "{err}");
+    q("DROP INDEX IF EXISTS by_name").unwrap();
+    q("DROP TABLE people").unwrap();
+    assert!(db.index_names().is_empty());
+}

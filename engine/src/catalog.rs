@@ -12,10 +12,22 @@ use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::table::Table;
 
-/// Tables by name.
+/// Tables by name, and the names of indexes (SQL's `CREATE INDEX name`).
 #[derive(Debug, Default)]
 pub struct Catalog {
     tables: RwLock<Vec<Arc<Table>>>,
+    index_names: RwLock<Vec<IndexName>>,
+}
+
+/// A named index: which table and field it is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexName {
+    /// The index's name.
+    pub name: String,
+    /// Its table.
+    pub table: String,
+    /// Its field.
+    pub field: String,
 }
 
 impl Catalog {
@@ -55,11 +67,16 @@ impl Catalog {
         }
     }
 
-    /// Removes a table, returning it.
+    /// Removes a table (and the names of its indexes), returning it.
     pub fn drop_table(&self, name: &str) -> Result<Arc<Table>> {
+        // Lock order: index names, then tables (as `create_named_index`).
+        let mut names = self.index_names.write();
         let mut tables = self.tables.write();
         match tables.iter().position(|t| t.name() == name) {
-            Some(i) => Ok(tables.remove(i)),
+            Some(i) => {
+                names.retain(|n| n.table != name);
+                Ok(tables.remove(i))
+            }
             None => Err(Error::TableNotFound {
                 table: name.to_owned(),
             }),
@@ -90,6 +107,70 @@ impl Catalog {
     /// The tables in registration order.
     pub fn tables(&self) -> Vec<Arc<Table>> {
         self.tables.read().clone()
+    }
+
+    /// Whether a name still stands for an index (its table exists and has an
+    /// index on its field; one dropped through the table API no longer does).
+    fn is_live(&self, n: &IndexName) -> bool {
+        self.table(&n.table)
+            .map(|t| t.read().index(&n.field).is_some())
+            .unwrap_or(false)
+    }
+
+    /// Creates an index on `table.field` under `name`. Errors: the name is taken,
+    /// the table does not exist, or the field already has an index.
+    pub fn create_named_index(
+        &self,
+        name: &str,
+        table: &str,
+        field: &str,
+        kind: crate::index::IndexKind,
+    ) -> Result<()> {
+        let mut names = self.index_names.write();
+        if let Some(i) = names.iter().position(|n| n.name == name) {
+            if self.is_live(&names[i]) {
+                return Err(Error::DuplicateIndex {
+                    index: name.to_owned(),
+                });
+            }
+            names.remove(i);
+        }
+        let t = self.table(table)?;
+        if !t.create_index(field, kind) {
+            return Err(Error::FieldIndexed {
+                table: table.to_owned(),
+                field: field.to_owned(),
+            });
+        }
+        names.push(IndexName {
+            name: name.to_owned(),
+            table: table.to_owned(),
+            field: field.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Drops the index of that name.
+    pub fn drop_named_index(&self, name: &str) -> Result<IndexName> {
+        let mut names = self.index_names.write();
+        let not_found = || Error::IndexNotFound {
+            index: name.to_owned(),
+        };
+        let i = names
+            .iter()
+            .position(|n| n.name == name)
+            .ok_or_else(not_found)?;
+        let n = names.remove(i);
+        match self.table(&n.table) {
+            Ok(t) if t.drop_index(&n.field) => Ok(n),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// The named indexes that still exist, in creation order.
+    pub fn index_names(&self) -> Vec<IndexName> {
+        let names = self.index_names.read();
+        names.iter().filter(|n| self.is_live(n)).cloned().collect()
     }
 }
 

@@ -52,6 +52,26 @@ pub enum Error {
         /// The table name.
         table: String,
     },
+    /// An index name already in use.
+    #[error("index '{index}' already exists")]
+    DuplicateIndex {
+        /// The index name.
+        index: String,
+    },
+    /// No index of that name.
+    #[error("index '{index}' does not exist")]
+    IndexNotFound {
+        /// The index name.
+        index: String,
+    },
+    /// `create_index` on a field that already has an index.
+    #[error("field '{field}' of table '{table}' already has an index")]
+    FieldIndexed {
+        /// The table.
+        table: String,
+        /// The field.
+        field: String,
+    },
     /// A primary key already in use (in the table, or earlier in the same batch).
     #[error("duplicate key {key} in table '{table}'")]
     DuplicateKey {

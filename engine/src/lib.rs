@@ -24,7 +24,7 @@ pub mod schema;
 pub mod table;
 pub mod value;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, IndexName};
 pub use error::{Error, KeyProblem, Result, SchemaError};
 pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;

@@ -23,6 +23,7 @@
 //! nothing, indexes and counters included.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use fixedbitset::FixedBitSet;
 use hashbrown::HashMap;
@@ -42,6 +43,8 @@ pub struct Table {
     primary_key: Name,
     schema: Option<Arc<Schema>>,
     data: RwLock<TableData>,
+    /// Counts index creations and drops (readable without the data lock).
+    ddl: AtomicU64,
 }
 
 /// What [`TableData::upsert`] does when the key exists.
@@ -101,6 +104,7 @@ impl Table {
             primary_key,
             schema,
             data: RwLock::new(data),
+            ddl: AtomicU64::new(0),
         }
     }
 
@@ -162,12 +166,27 @@ impl Table {
     /// Creates an index on a field from the current rows; `false` if the field
     /// already had one (of either kind), which is then left as it is.
     pub fn create_index(&self, field: &str, kind: IndexKind) -> bool {
-        self.write().create_index(field, kind)
+        let created = self.write().create_index(field, kind);
+        if created {
+            self.ddl.fetch_add(1, AtomicOrdering::Release);
+        }
+        created
     }
 
     /// Drops the index on a field; `false` if there was none.
     pub fn drop_index(&self, field: &str) -> bool {
-        self.write().drop_index(field)
+        let dropped = self.write().drop_index(field);
+        if dropped {
+            self.ddl.fetch_add(1, AtomicOrdering::Release);
+        }
+        dropped
+    }
+
+    /// Counts the index changes made through [`Table::create_index`] and
+    /// [`Table::drop_index`], without taking the data lock: what a cache of plans
+    /// for this table compares to know they are still current.
+    pub fn ddl_version(&self) -> u64 {
+        self.ddl.load(AtomicOrdering::Acquire)
     }
 }
 

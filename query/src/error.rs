@@ -56,6 +56,12 @@ pub enum QueryError {
         /// What is wrong (names the value).
         message: String,
     },
+    /// A placeholder evaluated before a value was bound to it.
+    #[error("no value bound to the parameter ${}", .index + 1)]
+    UnboundParam {
+        /// Its 0-based index.
+        index: usize,
+    },
     /// The same result name twice in an aggregate.
     #[error("duplicate result name '{name}'")]
     DuplicateName {

@@ -224,6 +224,9 @@ pub enum Expr<C = Name> {
     },
     /// Unary minus.
     Neg(Box<Expr<C>>),
+    /// A placeholder (`?`, `$1`, `:name`) by its 0-based index: prepared SQL keeps
+    /// these until it runs, then binds each to a [`Expr::Literal`].
+    Param(usize),
     /// A scalar function call (`lower(name)`, `coalesce(a, b)`, …).
     Call {
         /// The function.
@@ -540,6 +543,7 @@ impl<C> Expr<C> {
                 right: b(right, f),
             },
             Expr::Neg(e) => Expr::Neg(b(e, f)),
+            Expr::Param(i) => Expr::Param(*i),
             Expr::Call { func, args } => Expr::Call {
                 func: *func,
                 args: args.iter().map(|e| e.map_columns(f)).collect(),
@@ -562,7 +566,7 @@ impl<C> Expr<C> {
     /// The direct subexpressions, in order.
     pub fn children(&self) -> Vec<&Expr<C>> {
         match self {
-            Expr::Column(_) | Expr::Literal(_) => Vec::new(),
+            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) => Vec::new(),
             Expr::Cmp { left, right, .. } | Expr::Arith { left, right, .. } => {
                 vec![left, right]
             }
@@ -612,7 +616,7 @@ impl<C> Expr<C> {
             .into_iter();
         let mut next = || Box::new(kids.next().expect("one rewritten child per child"));
         Ok(match self {
-            Expr::Column(_) | Expr::Literal(_) => self.clone(),
+            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) => self.clone(),
             Expr::Cmp { op, .. } => Expr::Cmp {
                 op: *op,
                 left: next(),
@@ -762,6 +766,7 @@ impl BoundExpr {
                 let v = e.eval_datum(data, pos)?;
                 Datum::Owned(arith(ArithOp::Sub, ValueRef::Int(0), v.get())?)
             }
+            Expr::Param(i) => return Err(QueryError::UnboundParam { index: *i }),
             Expr::Call {
                 func: Func::Coalesce,
                 args,
@@ -1078,6 +1083,7 @@ impl<C: fmt::Display> fmt::Display for Expr<C> {
             }
             Expr::Arith { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
             Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::Param(i) => write!(f, "${}", i + 1),
             Expr::Call { func, args } => {
                 write!(f, "{}(", func.name())?;
                 list(f, args, ", ")?;

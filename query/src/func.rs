@@ -11,6 +11,7 @@ use dictdb_engine::ValueRef;
 use dictdb_engine::value::{Number, py_eq};
 
 use crate::error::{QueryError, Result};
+use crate::like::LikePattern;
 
 /// A scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,6 +40,14 @@ pub enum Func {
     LTrim,
     /// `rtrim(text [, chars])`: from the end only.
     RTrim,
+    /// `value LIKE pattern` with a pattern computed per row (a constant pattern
+    /// is compiled once instead, as [`crate::Expr::Like`]).
+    Like {
+        /// The ESCAPE character.
+        escape: Option<char>,
+        /// ILIKE.
+        ignore_case: bool,
+    },
 }
 
 impl Func {
@@ -74,6 +83,12 @@ impl Func {
             Func::Trim => "trim",
             Func::LTrim => "ltrim",
             Func::RTrim => "rtrim",
+            Func::Like {
+                ignore_case: false, ..
+            } => "like",
+            Func::Like {
+                ignore_case: true, ..
+            } => "ilike",
         }
     }
 
@@ -82,7 +97,7 @@ impl Func {
         match self {
             Func::Lower | Func::Upper | Func::Length | Func::Abs => (1, 1),
             Func::Round | Func::Trim | Func::LTrim | Func::RTrim => (1, 2),
-            Func::Nullif => (2, 2),
+            Func::Nullif | Func::Like { .. } => (2, 2),
             Func::Substr => (2, 3),
             Func::Coalesce => (1, usize::MAX),
         }
@@ -192,6 +207,16 @@ impl Func {
                     _ => s.trim_end_matches(strip),
                 })
             }
+            Func::Like {
+                escape,
+                ignore_case,
+            } => match args[1] {
+                ValueRef::Str(p) => {
+                    let pattern = LikePattern::new(p, escape, ignore_case);
+                    crate::expr::like(&pattern, a).map_or(Value::Null, Value::Bool)
+                }
+                other => return Err(self.wrong("a text pattern", other)),
+            },
             Func::Coalesce | Func::Nullif => unreachable!("handled above"),
         })
     }

@@ -7,11 +7,12 @@
 //!
 //! Placeholders (`?`, `$1`, `:name`) are bound from [`Params`] while translating.
 
+mod bind;
 mod translate;
 
 use std::fmt;
 
-use dictdb_engine::{Name, Schema, Value};
+use dictdb_engine::{IndexKind, Name, Schema, Value};
 
 use crate::aggregate::Aggregation;
 use crate::expr::Expr;
@@ -38,6 +39,10 @@ pub enum Statement {
         /// select items) runs over its result rows, whose columns are named by
         /// the text of each key and aggregate (`city`, `COUNT(*)`).
         aggregate: Option<Box<Aggregation>>,
+        /// `LIMIT ?`: the placeholder giving the limit (set into `query` when bound).
+        limit_param: Option<usize>,
+        /// `OFFSET ?`: the placeholder giving the offset.
+        offset_param: Option<usize>,
     },
     /// `EXPLAIN <statement>`.
     Explain(Box<Statement>),
@@ -84,6 +89,26 @@ pub enum Statement {
         primary_key: String,
         /// The declared columns.
         schema: Schema,
+    },
+    /// `CREATE INDEX [IF NOT EXISTS] name ON table (column) [USING HASH | BTREE]`.
+    CreateIndex {
+        /// The index name.
+        name: String,
+        /// The table.
+        table: String,
+        /// The indexed column.
+        column: String,
+        /// Hash (equality) or sorted (B-tree, the default).
+        kind: IndexKind,
+        /// Do nothing if an index of that name exists.
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX [IF EXISTS] name, …`.
+    DropIndex {
+        /// The index names.
+        names: Vec<String>,
+        /// No error for a missing index.
+        if_exists: bool,
     },
     /// `DROP TABLE [IF EXISTS] name, …`.
     DropTable {
@@ -137,6 +162,18 @@ pub enum Params {
 impl From<()> for Params {
     fn from(_: ()) -> Self {
         Params::None
+    }
+}
+
+impl From<Vec<(String, Value)>> for Params {
+    fn from(v: Vec<(String, Value)>) -> Self {
+        Params::Named(v)
+    }
+}
+
+impl<const N: usize> From<[(&str, Value); N]> for Params {
+    fn from(v: [(&str, Value); N]) -> Self {
+        Params::Named(v.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 }
 
@@ -238,5 +275,118 @@ impl fmt::Display for Position {
 /// Parses and translates SQL text (one or more statements separated by `;`),
 /// binding placeholders from `params`.
 pub fn parse(sql: &str, params: &Params) -> Result<Vec<Statement>, SqlError> {
-    translate::parse(sql, params)
+    prepare(sql)?.bind(params)
+}
+
+/// Parses and translates SQL text once, keeping its placeholders unbound, so it
+/// can run many times with different values ([`Prepared::bind`]).
+pub fn prepare(sql: &str) -> Result<Prepared, SqlError> {
+    translate::prepare(sql)
+}
+
+/// A statement with its placeholders replaced by `values` (in index order, as
+/// [`Prepared::values`] gives them).
+pub fn bind(statement: &Statement, values: &[Value]) -> Result<Statement, SqlError> {
+    bind::statement(statement, values)
+}
+
+/// One placeholder of a prepared statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSlot {
+    /// Its 0-based index ([`Expr::Param`]).
+    pub index: usize,
+    /// As written, for messages (`? number 2`, `$1`, `:name`).
+    pub label: String,
+    /// The name of a named placeholder.
+    pub name: Option<String>,
+    /// Where it first appears.
+    pub position: Option<Position>,
+}
+
+/// Translated statements whose placeholders are still [`Expr::Param`]s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    sql: String,
+    statements: Vec<Statement>,
+    slots: Vec<ParamSlot>,
+}
+
+impl Prepared {
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The statements, placeholders unbound.
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The placeholders, in order of first appearance.
+    pub fn params(&self) -> &[ParamSlot] {
+        &self.slots
+    }
+
+    /// The values for the placeholders, in index order.
+    pub fn values(&self, params: &Params) -> Result<Vec<Value>, SqlError> {
+        let n = self.slots.iter().map(|s| s.index + 1).max().unwrap_or(0);
+        let mut out = vec![Value::Null; n];
+        let named = self.slots.iter().any(|s| s.name.is_some());
+        let missing = |slot: &ParamSlot| SqlError::Invalid {
+            message: format!("no value for the parameter {}", slot.label),
+            position: slot.position,
+            snippet: slot
+                .position
+                .and_then(|p| self.sql.lines().nth(p.line.saturating_sub(1) as usize))
+                .unwrap_or("")
+                .to_string(),
+        };
+        let count_error = |given: usize| SqlError::Invalid {
+            message: format!("{given} parameter values for {n} placeholders"),
+            position: None,
+            snippet: String::new(),
+        };
+        match params {
+            Params::None if n == 0 => {}
+            Params::None => return Err(missing(&self.slots[0])),
+            Params::Positional(v) if named => {
+                return Err(SqlError::Invalid {
+                    message: format!(
+                        "the statement has named placeholders; {} positional values given",
+                        v.len()
+                    ),
+                    position: None,
+                    snippet: String::new(),
+                });
+            }
+            Params::Positional(v) => {
+                for slot in &self.slots {
+                    out[slot.index] = v.get(slot.index).cloned().ok_or_else(|| missing(slot))?;
+                }
+                if v.len() > n {
+                    return Err(count_error(v.len()));
+                }
+            }
+            Params::Named(v) => {
+                for slot in &self.slots {
+                    let name = slot.name.as_deref().ok_or_else(|| missing(slot))?;
+                    out[slot.index] = v
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| missing(slot))?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The statements with every placeholder replaced by its value.
+    pub fn bind(&self, params: &Params) -> Result<Vec<Statement>, SqlError> {
+        let values = self.values(params)?;
+        self.statements
+            .iter()
+            .map(|s| bind::statement(s, &values))
+            .collect()
+    }
 }

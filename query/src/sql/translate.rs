@@ -8,34 +8,50 @@ use sqlparser::ast::{
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserError};
 
-use dictdb_engine::{FieldType, Name, Schema, Value};
+use dictdb_engine::{FieldType, IndexKind, Name, Schema, Value};
 
-use super::{Conflict, ConflictAction, EXCLUDED, Params, Position, Returning, SqlError, Statement};
+use super::{
+    Conflict, ConflictAction, EXCLUDED, ParamSlot, Position, Prepared, Returning, SqlError,
+    Statement,
+};
 use crate::aggregate::{Agg, AggFunc, Aggregation};
 use crate::expr::{ArithOp, CmpOp, Expr, col};
 use crate::func::Func;
 use crate::like::LikePattern;
 use crate::plan::{OrderKey, Query};
 
-/// Parses and translates every statement of `sql`.
-pub(super) fn parse(sql: &str, params: &Params) -> Result<Vec<Statement>, SqlError> {
+/// Parses and translates every statement of `sql`, keeping placeholders as
+/// [`Expr::Param`]s.
+pub(super) fn prepare(sql: &str) -> Result<Prepared, SqlError> {
     let ast = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| syntax_error(sql, e))?;
     let mut cx = Cx {
         sql,
-        params,
         next_param: 0,
+        slots: Vec::new(),
+        named: None,
         aggs: None,
         excluded: false,
     };
-    ast.iter().map(|s| cx.statement(s)).collect()
+    let statements = ast
+        .iter()
+        .map(|s| cx.statement(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Prepared {
+        sql: sql.to_string(),
+        statements,
+        slots: cx.slots,
+    })
 }
 
-/// Translation state: the text (for error snippets) and the parameters.
+/// Translation state: the text (for error snippets) and the placeholders met.
 struct Cx<'a> {
     sql: &'a str,
-    params: &'a Params,
     /// The next `?` parameter (0-based).
     next_param: usize,
+    /// Every placeholder index met, with how it was written and where.
+    slots: Vec<ParamSlot>,
+    /// Whether placeholders are named (`:name`) or positional; set by the first.
+    named: Option<bool>,
     /// Where aggregates may appear (select items, HAVING, ORDER BY): the ones met
     /// so far, each read back as a column named by its text.
     aggs: Option<Vec<(Name, Agg)>>,
@@ -270,6 +286,19 @@ impl Cx<'_> {
                     .collect::<Result<_, _>>()?,
                 if_exists: *if_exists,
             }),
+            sp::Statement::Drop {
+                object_type: ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => Ok(Statement::DropIndex {
+                names: names
+                    .iter()
+                    .map(|n| self.object_name(n))
+                    .collect::<Result<_, _>>()?,
+                if_exists: *if_exists,
+            }),
+            sp::Statement::CreateIndex(ci) => self.create_index(ci),
             sp::Statement::StartTransaction { .. }
             | sp::Statement::Commit { .. }
             | sp::Statement::Rollback { .. } => Err(self.unsupported("transactions", at)),
@@ -479,6 +508,7 @@ impl Cx<'_> {
         for k in order_keys {
             query = query.order_by_key(k);
         }
+        let (mut limit_param, mut offset_param) = (None, None);
         match &q.limit_clause {
             None => {}
             Some(LimitClause::LimitOffset {
@@ -490,16 +520,15 @@ impl Cx<'_> {
                     return Err(self.unsupported("LIMIT BY", at));
                 }
                 if let Some(l) = limit {
-                    query = query.limit(self.constant_int(l)?);
+                    limit_param = self.paging(l)?.apply(&mut query, Query::limit);
                 }
                 if let Some(o) = offset {
-                    query = query.offset(self.constant_int(&o.value)?);
+                    offset_param = self.paging(&o.value)?.apply(&mut query, Query::offset);
                 }
             }
             Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-                query = query
-                    .limit(self.constant_int(limit)?)
-                    .offset(self.constant_int(offset)?);
+                limit_param = self.paging(limit)?.apply(&mut query, Query::limit);
+                offset_param = self.paging(offset)?.apply(&mut query, Query::offset);
             }
         }
         let columns = (!star).then(|| items.iter().map(|(n, _)| n.clone()).collect());
@@ -511,6 +540,8 @@ impl Cx<'_> {
             query,
             columns,
             aggregate,
+            limit_param,
+            offset_param,
         })
     }
 
@@ -575,6 +606,14 @@ impl Cx<'_> {
             }
         }
         Ok(Some(Some(out)))
+    }
+
+    /// LIMIT / OFFSET: an integer constant or a placeholder.
+    fn paging(&mut self, e: &sp::Expr) -> Result<Paging, SqlError> {
+        match self.expr(e)? {
+            Expr::Param(i) => Ok(Paging::Param(i)),
+            _ => Ok(Paging::Value(self.constant_int(e)?)),
+        }
     }
 
     /// An integer constant (LIMIT, OFFSET, ordinals).
@@ -755,6 +794,59 @@ impl Cx<'_> {
         })
     }
 
+    fn create_index(&mut self, ci: &sp::CreateIndex) -> Result<Statement, SqlError> {
+        let at = position_of(&ci.table_name);
+        let Some(name) = &ci.name else {
+            return Err(self.invalid(
+                "CREATE INDEX needs a name: CREATE INDEX name ON t (col)",
+                at,
+            ));
+        };
+        if ci.unique {
+            return Err(self.unsupported("UNIQUE indexes (only the primary key is unique)", at));
+        }
+        if ci.predicate.is_some() || !ci.include.is_empty() || !ci.with.is_empty() {
+            return Err(
+                self.unsupported("partial or covering indexes (WHERE / INCLUDE / WITH)", at)
+            );
+        }
+        let [column] = ci.columns.as_slice() else {
+            return Err(self.unsupported("an index of several columns (one column per index)", at));
+        };
+        let column = match &column.column.expr {
+            sp::Expr::Identifier(id) => id.value.clone(),
+            other => {
+                return Err(self.unsupported("an index on an expression", position_of(other)));
+            }
+        };
+        let using = ci
+            .using
+            .iter()
+            .chain(ci.index_options.iter().filter_map(|o| match o {
+                sp::IndexOption::Using(t) => Some(t),
+                _ => None,
+            }));
+        let mut kind = IndexKind::Sorted;
+        for t in using {
+            kind = match t {
+                sp::IndexType::BTree => IndexKind::Sorted,
+                sp::IndexType::Hash => IndexKind::Hash,
+                other => {
+                    return Err(
+                        self.unsupported(format!("USING {other} (indexes are HASH or BTREE)"), at)
+                    );
+                }
+            };
+        }
+        Ok(Statement::CreateIndex {
+            name: self.object_name(name)?,
+            table: self.object_name(&ci.table_name)?,
+            column,
+            kind,
+            if_not_exists: ci.if_not_exists,
+        })
+    }
+
     fn field_type(&self, t: &DataType, at: Option<Position>) -> Result<FieldType, SqlError> {
         Ok(match t {
             DataType::Integer(_) | DataType::Int(_) | DataType::BigInt(_) => FieldType::Int,
@@ -772,34 +864,46 @@ impl Cx<'_> {
         })
     }
 
-    fn param(&mut self, p: &str, at: Option<Position>) -> Result<Value, SqlError> {
-        let missing =
-            |cx: &Self, what: String| cx.invalid(format!("no value for the parameter {what}"), at);
-        match (p, self.params) {
-            ("?", Params::Positional(v)) => {
-                let i = self.next_param;
-                self.next_param += 1;
-                v.get(i)
-                    .cloned()
-                    .ok_or_else(|| missing(self, format!("? number {}", i + 1)))
-            }
-            (p, Params::Positional(v)) if p.starts_with('$') => {
-                let n: usize = p[1..].parse().map_err(|_| missing(self, p.to_string()))?;
-                n.checked_sub(1)
-                    .and_then(|i| v.get(i))
-                    .cloned()
-                    .ok_or_else(|| missing(self, p.to_string()))
-            }
-            (p, Params::Named(v))
-                if p.starts_with(':') || p.starts_with('$') || p.starts_with('@') =>
-            {
-                v.iter()
-                    .find(|(n, _)| n == &p[1..])
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| missing(self, p.to_string()))
-            }
-            (p, _) => Err(missing(self, p.to_string())),
+    /// The index of a placeholder: `?` in order of appearance, `$n` as n - 1,
+    /// `:name` by name (the first appearance gives the index).
+    fn param(&mut self, p: &str, at: Option<Position>) -> Result<usize, SqlError> {
+        let named = p.len() > 1 && (p.starts_with(':') || p.starts_with('@'))
+            || p.starts_with('$') && !p[1..].chars().all(|c| c.is_ascii_digit());
+        if *self.named.get_or_insert(named) != named {
+            return Err(self.invalid(
+                "a statement takes named (:name) or positional (?, $1) parameters, not both",
+                at,
+            ));
         }
+        let index = if named {
+            let name = &p[1..];
+            match self.slots.iter().find(|s| s.name.as_deref() == Some(name)) {
+                Some(slot) => return Ok(slot.index),
+                None => self.slots.len(),
+            }
+        } else if p == "?" {
+            let i = self.next_param;
+            self.next_param += 1;
+            i
+        } else {
+            match p[1..].parse::<usize>() {
+                Ok(n) if n >= 1 => n - 1,
+                _ => return Err(self.invalid(format!("bad parameter {p}"), at)),
+            }
+        };
+        if !self.slots.iter().any(|s| s.index == index) {
+            self.slots.push(ParamSlot {
+                index,
+                label: if p == "?" {
+                    format!("? number {}", index + 1)
+                } else {
+                    p.to_string()
+                },
+                name: named.then(|| p[1..].to_string()),
+                position: at,
+            });
+        }
+        Ok(index)
     }
 
     fn value(&mut self, v: &sp::ValueWithSpan) -> Result<Value, SqlError> {
@@ -818,7 +922,9 @@ impl Cx<'_> {
             sp::Value::SingleQuotedString(s) => Value::str(s.as_str()),
             sp::Value::Boolean(b) => Value::Bool(*b),
             sp::Value::Null => Value::Null,
-            sp::Value::Placeholder(p) => self.param(p, at)?,
+            sp::Value::Placeholder(_) => {
+                return Err(self.invalid("a placeholder cannot stand here", at));
+            }
             sp::Value::DoubleQuotedString(_) => {
                 return Err(self.invalid(
                     "double quotes name identifiers; write text in single quotes",
@@ -957,7 +1063,10 @@ impl Cx<'_> {
                 [_table, column] => col(&column.value),
                 _ => return Err(self.unsupported(format!("the name {e}"), at)),
             },
-            sp::Expr::Value(v) => Expr::Literal(self.value(v)?),
+            sp::Expr::Value(v) => match &v.value {
+                sp::Value::Placeholder(p) => Expr::Param(self.param(p, at)?),
+                _ => Expr::Literal(self.value(v)?),
+            },
             sp::Expr::Nested(inner) => self.expr(inner)?,
             sp::Expr::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(self.boxed(expr)?),
@@ -1055,14 +1164,7 @@ impl Cx<'_> {
                     return Err(self.unsupported("LIKE ANY", at));
                 }
                 let ci = matches!(e, sp::Expr::ILike { .. });
-                let pattern = match self.expr(pattern)? {
-                    Expr::Literal(Value::Str(p)) => p,
-                    _ => {
-                        return Err(
-                            self.unsupported("LIKE with a pattern that is not a text constant", at)
-                        );
-                    }
-                };
+                let pattern = self.expr(pattern)?;
                 let escape = match escape_char {
                     None => None,
                     Some(sp::Value::SingleQuotedString(s)) if s.chars().count() == 1 => {
@@ -1074,9 +1176,19 @@ impl Cx<'_> {
                         );
                     }
                 };
-                let like = Expr::Like {
-                    expr: self.boxed(expr)?,
-                    pattern: LikePattern::new(&pattern, escape, ci),
+                let like = match pattern {
+                    Expr::Literal(Value::Str(p)) => Expr::Like {
+                        expr: self.boxed(expr)?,
+                        pattern: LikePattern::new(&p, escape, ci),
+                    },
+                    // A placeholder (bound before running) or a per-row pattern.
+                    other => Expr::Call {
+                        func: Func::Like {
+                            escape,
+                            ignore_case: ci,
+                        },
+                        args: vec![self.expr(expr)?, other],
+                    },
                 };
                 if *negated {
                     Expr::Not(Box::new(like))
@@ -1147,5 +1259,24 @@ impl Cx<'_> {
                 return Err(self.unsupported(format!("the expression {text}"), at));
             }
         })
+    }
+}
+
+/// A LIMIT or OFFSET as written.
+enum Paging {
+    Value(i64),
+    Param(usize),
+}
+
+impl Paging {
+    /// Sets a constant on the query now; returns a placeholder's index for later.
+    fn apply(self, query: &mut Query, set: fn(Query, i64) -> Query) -> Option<usize> {
+        match self {
+            Paging::Value(v) => {
+                *query = set(std::mem::take(query), v);
+                None
+            }
+            Paging::Param(i) => Some(i),
+        }
     }
 }
