@@ -3,9 +3,10 @@ CARGO ?= cargo
 
 .PHONY: demo test fmt-check clippy unit bench-check bench
 
-## The main job: the quickstart program over an in-memory database.
+## The main job: the `dictdb` shell's demo (1M-row standard table, example
+## queries with timings and plans; then the prompt when run from a terminal).
 demo:
-	$(CARGO) run --release -p dictdb --example quickstart
+	$(CARGO) run --release -p dictdb-cli -- --demo
 
 ## Every check: formatting, lints, all tests (unit, property, concurrency,
 ## doc-tests, examples) and one correctness pass of every benchmark.

@@ -11,9 +11,11 @@
 //! | `score` | uniform float in `[0, 100)` |
 //! | `active` | bool, p = 0.5 |
 //!
-//! generated from a seeded [`StdRng`] (seed [`SEED`]), with a hash index on `city`
-//! and a sorted index on `age` ([`load_dictdb`]); the SQLite side is an in-memory
-//! database with the same table and indexes ([`load_sqlite`]).
+//! generated from a seeded RNG (seed [`SEED`]), with a hash index on `city` and a
+//! sorted index on `age` ([`load_dictdb`]); the SQLite side is an in-memory database
+//! with the same table and indexes ([`load_sqlite`]). The generator and the dictdb
+//! loaders live in `dictdb-workload` (shared with the `dictdb --demo` shell, which
+//! must not build SQLite) and are re-exported here under the same names.
 //!
 //! Every query the benchmark times is a function here with one variant per engine
 //! (`dictdb_eq` / `sqlite_eq`, …), so [`verify`] checks exactly the code that is
@@ -36,78 +38,16 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
-use dictdb::{Agg, Aggregation, Database, IndexKind, Name, Query, Record, Table, Value, col};
+use dictdb::{Agg, Aggregation, Name, Query, Record, Table, Value, col};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{CachedStatement, Connection, Statement, params};
 
-/// The seed of the standard table's generator.
-pub const SEED: u64 = 42;
+pub use dictdb_workload::*;
 
 /// Default number of rows (`DICTDB_BENCH_ROWS` overrides it).
 pub const DEFAULT_ROWS: usize = 1_000_000;
 
-/// The name of the benchmark table.
-pub const TABLE: &str = "t";
-
-/// The 50 city names of the `city` column.
-pub const CITIES: [&str; 50] = [
-    "Amsterdam",
-    "Athens",
-    "Auckland",
-    "Bangkok",
-    "Barcelona",
-    "Beijing",
-    "Berlin",
-    "Bogota",
-    "Boston",
-    "Brussels",
-    "Budapest",
-    "Buenos Aires",
-    "Cairo",
-    "Cape Town",
-    "Chicago",
-    "Copenhagen",
-    "Delhi",
-    "Dubai",
-    "Dublin",
-    "Edinburgh",
-    "Helsinki",
-    "Hong Kong",
-    "Istanbul",
-    "Jakarta",
-    "Johannesburg",
-    "Kyiv",
-    "Lagos",
-    "Lima",
-    "Lisbon",
-    "London",
-    "Los Angeles",
-    "Madrid",
-    "Melbourne",
-    "Mexico City",
-    "Montreal",
-    "Moscow",
-    "Mumbai",
-    "Nairobi",
-    "New York",
-    "Oslo",
-    "Paris",
-    "Prague",
-    "Rome",
-    "San Francisco",
-    "Santiago",
-    "Seoul",
-    "Singapore",
-    "Stockholm",
-    "Tokyo",
-    "Vienna",
-];
-
-/// Lowest `age`.
-pub const AGE_MIN: i64 = 18;
-/// Highest `age`.
-pub const AGE_MAX: i64 = 80;
 /// Width of the `range` query: `age BETWEEN a AND a + RANGE_WIDTH`.
 pub const RANGE_WIDTH: i64 = 2;
 /// The LIKE pattern of the `like` query.
@@ -148,82 +88,6 @@ pub fn rows_from_env_or(default: usize) -> usize {
     }
 }
 
-/// One row of the standard table, as plain Rust values (also what SQLite rows are
-/// read into).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Primary key.
-    pub id: i64,
-    /// `"name{id}"`.
-    pub name: String,
-    /// `18..=80`.
-    pub age: i64,
-    /// One of [`CITIES`].
-    pub city: String,
-    /// `[0, 100)`.
-    pub score: f64,
-    /// p = 0.5.
-    pub active: bool,
-}
-
-/// The seeded generator of standard rows.
-#[derive(Debug)]
-pub struct Generator {
-    rng: StdRng,
-}
-
-impl Default for Generator {
-    fn default() -> Self {
-        Generator::new()
-    }
-}
-
-impl Generator {
-    /// The generator of the standard table (seed [`SEED`]).
-    pub fn new() -> Generator {
-        Generator::with_seed(SEED)
-    }
-
-    /// A generator with another seed (for rows added on top of the standard table).
-    pub fn with_seed(seed: u64) -> Generator {
-        Generator {
-            rng: StdRng::seed_from_u64(seed),
-        }
-    }
-
-    /// The next row, with this id.
-    pub fn row(&mut self, id: i64) -> Row {
-        let age = self.rng.gen_range(AGE_MIN..=AGE_MAX);
-        let city = CITIES[self.rng.gen_range(0..CITIES.len())].to_string();
-        let score = self.rng.gen_range(0.0..100.0);
-        let active = self.rng.gen_bool(0.5);
-        Row {
-            id,
-            name: format!("name{id}"),
-            age,
-            city,
-            score,
-            active,
-        }
-    }
-
-    /// Rows with the ids `ids`, in order.
-    pub fn rows(&mut self, ids: impl IntoIterator<Item = i64>) -> Vec<Row> {
-        ids.into_iter().map(|id| self.row(id)).collect()
-    }
-}
-
-/// The standard table: `n` rows with ids `1..=n` (seed [`SEED`]).
-pub fn generate(n: usize) -> Vec<Row> {
-    Generator::new().rows(1..=n as i64)
-}
-
-/// `count` rows with ids `n + 1 ..= n + count` that are not in the standard table of
-/// `n` rows (their own seed), for the `insert` benchmark.
-pub fn generate_new(n: usize, count: usize) -> Vec<Row> {
-    Generator::with_seed(SEED + 1).rows(n as i64 + 1..=(n + count) as i64)
-}
-
 /// `count` keys drawn uniformly (seeded) from `1..=n`, for point lookups, updates and
 /// deletes. With `distinct`, no key repeats (`count <= n`).
 pub fn random_keys(n: usize, count: usize, seed: u64, distinct: bool) -> Vec<i64> {
@@ -240,132 +104,6 @@ pub fn random_keys(n: usize, count: usize, seed: u64, distinct: bool) -> Vec<i64
 }
 
 // ----- dictdb -----------------------------------------------------------------
-
-/// The field names of the standard table, created once so that every record shares
-/// them (the way a typed loader builds records).
-#[derive(Clone, Debug)]
-pub struct Fields {
-    id: Name,
-    name: Name,
-    age: Name,
-    city: Name,
-    score: Name,
-    active: Name,
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        Fields::new()
-    }
-}
-
-impl Fields {
-    /// The six field names.
-    pub fn new() -> Fields {
-        Fields {
-            id: "id".into(),
-            name: "name".into(),
-            age: "age".into(),
-            city: "city".into(),
-            score: "score".into(),
-            active: "active".into(),
-        }
-    }
-
-    /// The dictdb record of a row.
-    pub fn record(&self, r: &Row) -> Record {
-        Record::with_capacity(6)
-            .with(self.id.clone(), r.id)
-            .with(self.name.clone(), r.name.as_str())
-            .with(self.age.clone(), r.age)
-            .with(self.city.clone(), r.city.as_str())
-            .with(self.score.clone(), r.score)
-            .with(self.active.clone(), r.active)
-    }
-}
-
-/// The dictdb records of rows.
-pub fn records(rows: &[Row]) -> Vec<Record> {
-    let f = Fields::new();
-    rows.iter().map(|r| f.record(r)).collect()
-}
-
-/// Loads records into a new database: table [`TABLE`] with primary key `id`, one
-/// `insert_many`, then a hash index on `city` and a sorted index on `age`.
-///
-/// # Panics
-/// When dictdb rejects the records.
-pub fn load_dictdb(records: Vec<Record>) -> (Database, Table) {
-    let db = Database::new();
-    let table = db.create_table(TABLE, "id").expect("create table");
-    table.insert_many(records).expect("insert_many");
-    table.create_index("city", IndexKind::Hash);
-    table.create_index("age", IndexKind::Sorted);
-    (db, table)
-}
-
-/// The workload's field names in the order of [`columns`].
-pub const COLUMN_NAMES: [&str; 6] = ["id", "name", "age", "city", "score", "active"];
-
-/// The rows column by column, in the order of [`COLUMN_NAMES`].
-pub fn columns(rows: &[Row]) -> Vec<Vec<Value>> {
-    vec![
-        rows.iter().map(|r| Value::Int(r.id)).collect(),
-        rows.iter().map(|r| Value::str(r.name.as_str())).collect(),
-        rows.iter().map(|r| Value::Int(r.age)).collect(),
-        rows.iter().map(|r| Value::str(r.city.as_str())).collect(),
-        rows.iter().map(|r| Value::Float(r.score)).collect(),
-        rows.iter().map(|r| Value::Bool(r.active)).collect(),
-    ]
-}
-
-/// [`load_dictdb`] through `insert_columns`: the same table, loaded column by column.
-///
-/// # Panics
-/// When dictdb rejects the rows.
-pub fn load_dictdb_columns(columns: Vec<Vec<Value>>) -> (Database, Table) {
-    let db = Database::new();
-    let table = db.create_table(TABLE, "id").expect("create table");
-    table
-        .insert_columns(&COLUMN_NAMES, columns)
-        .expect("insert_columns");
-    table.create_index("city", IndexKind::Hash);
-    table.create_index("age", IndexKind::Sorted);
-    (db, table)
-}
-
-/// Reads a dictdb record of the standard table back into a [`Row`].
-///
-/// # Panics
-/// When a field is missing or has another type than the workload's.
-pub fn row_of(r: &Record) -> Row {
-    fn field<'a>(r: &'a Record, name: &str) -> &'a Value {
-        r.get(name)
-            .unwrap_or_else(|| panic!("record without {name}: {r}"))
-    }
-    let int = |name| match field(r, name) {
-        Value::Int(i) => *i,
-        other => panic!("{name} is not an int: {other:?}"),
-    };
-    let text = |name| match field(r, name) {
-        Value::Str(s) => s.to_string(),
-        other => panic!("{name} is not text: {other:?}"),
-    };
-    Row {
-        id: int("id"),
-        name: text("name"),
-        age: int("age"),
-        city: text("city"),
-        score: match field(r, "score") {
-            Value::Float(x) => *x,
-            other => panic!("score is not a float: {other:?}"),
-        },
-        active: match field(r, "active") {
-            Value::Bool(b) => *b,
-            other => panic!("active is not a bool: {other:?}"),
-        },
-    }
-}
 
 /// `point`: the row with this primary key.
 pub fn dictdb_point(table: &Table, key: i64) -> Option<Record> {
