@@ -284,7 +284,7 @@ impl Shell {
                 let mut text = String::new();
                 for t in self.tables(args.first())? {
                     text.push_str(&create_table_sql(&t));
-                    text.push_str(&create_index_sql(&t));
+                    text.push_str(&create_index_sql(&self.db, &t));
                 }
                 self.write(&text)?;
             }
@@ -297,7 +297,7 @@ impl Shell {
                 let text: String = self
                     .tables(args.first())?
                     .iter()
-                    .map(create_index_sql)
+                    .map(|t| create_index_sql(&self.db, t))
                     .collect();
                 self.write(&text)?;
             }
@@ -515,10 +515,10 @@ pub fn create_table_sql(t: &Table) -> String {
     }
 }
 
-/// The `CREATE INDEX` statements of a table's indexes, in creation order. The
-/// engine keeps one index per field and no index names, so the names shown are
-/// `{table}_{field}`.
-pub fn create_index_sql(t: &Table) -> String {
+/// The `CREATE INDEX` statements of a table's indexes, in creation order. An
+/// index made through the API has no name; it is shown as `{table}_{field}`.
+pub fn create_index_sql(db: &Database, t: &Table) -> String {
+    let names = db.index_names();
     t.indexes()
         .iter()
         .map(|(field, kind)| {
@@ -526,8 +526,12 @@ pub fn create_index_sql(t: &Table) -> String {
                 IndexKind::Hash => "HASH",
                 IndexKind::Sorted => "BTREE",
             };
+            let name = names
+                .iter()
+                .find(|n| n.table == t.name() && n.field == *field)
+                .map_or_else(|| format!("{}_{field}", t.name()), |n| n.name.clone());
             format!(
-                "CREATE INDEX {table}_{field} ON {table} ({field}) USING {using};\n",
+                "CREATE INDEX {name} ON {table} ({field}) USING {using};\n",
                 table = t.name()
             )
         })

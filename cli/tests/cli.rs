@@ -159,13 +159,16 @@ fn tables_schema_and_indexes() {
         ".schema",
         ".schema u",
         ".indexes",
+        "CREATE INDEX u_by_n ON u (n) USING HASH",
+        ".indexes u",
     ]);
     assert_eq!(
         out,
         "3 rows affected\nt\nu\n\
          CREATE TABLE t (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  score REAL\n);\n\
          CREATE TABLE u (\n  k TEXT PRIMARY KEY,\n  doc JSON,\n  n INTEGER NOT NULL\n);\n\
-         CREATE TABLE u (\n  k TEXT PRIMARY KEY,\n  doc JSON,\n  n INTEGER NOT NULL\n);\n"
+         CREATE TABLE u (\n  k TEXT PRIMARY KEY,\n  doc JSON,\n  n INTEGER NOT NULL\n);\n\
+         CREATE INDEX u_by_n ON u (n) USING HASH;\n"
     );
     // The demo table is schemaless and indexed.
     let (code, out, err) = run(&["--demo", "50", "-c", ".schema t", "-c", ".indexes t"], "");
