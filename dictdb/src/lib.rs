@@ -37,6 +37,7 @@
 //! The crate re-exports the engine's values and records and the query layer's
 //! builder; [`Database`] and [`Table`] are the entry points.
 
+mod plan_cache;
 mod sql;
 
 use std::borrow::Borrow;
@@ -53,7 +54,8 @@ pub use dictdb_query::sql::{Params, Position, SqlError};
 pub use dictdb_query::{
     Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
 };
-pub use sql::{Output, PreparedStatement, STATEMENT_CACHE_SIZE};
+pub use plan_cache::STATEMENT_CACHE_SIZE;
+pub use sql::{Output, PreparedStatement};
 
 /// An error of the `dictdb` API: an engine error (tables, keys, schemas) or a
 /// query error (evaluation).
@@ -88,7 +90,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Database {
     catalog: dictdb_engine::Catalog,
     planner: RwLock<PlannerConfig>,
-    statements: parking_lot::Mutex<sql::StatementCache>,
+    statements: parking_lot::Mutex<plan_cache::StatementCache>,
 }
 
 impl Database {

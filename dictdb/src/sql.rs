@@ -5,11 +5,12 @@ use dictdb_engine::{FieldType, Name, Record, Value, ValueRef};
 use std::sync::Arc;
 
 use dictdb_query::sql::{
-    Conflict, ConflictAction, EXCLUDED, Params, Prepared, Returning, SqlError, Statement,
+    Conflict, ConflictAction, EXCLUDED, Params, Returning, SqlError, Statement,
 };
 use dictdb_query::{Expr, Query};
 use hashbrown::HashMap;
 
+use crate::plan_cache::Cached;
 use crate::{Database, EngineError, Error, Result, Table};
 
 /// What a SQL statement returns.
@@ -18,8 +19,8 @@ use crate::{Database, EngineError, Error, Result, Table};
 pub enum Output {
     /// Rows, with their column names.
     Rows {
-        /// Column names, in order.
-        columns: Vec<String>,
+        /// Column names, in order (shared: a cached plan hands out the same names).
+        columns: Arc<[String]>,
         /// One vector of values per row, in column order.
         rows: Vec<Vec<Value>>,
     },
@@ -31,10 +32,10 @@ pub enum Output {
 
 impl Output {
     /// Column names and rows (empty for a count or nothing).
-    fn into_columns_rows(self) -> (Vec<String>, Vec<Vec<Value>>) {
+    fn into_columns_rows(self) -> (Arc<[String]>, Vec<Vec<Value>>) {
         match self {
             Output::Rows { columns, rows } => (columns, rows),
-            _ => (Vec::new(), Vec::new()),
+            _ => (Arc::new([]), Vec::new()),
         }
     }
 
@@ -91,16 +92,20 @@ impl Database {
     }
 
     /// The translated statements of this text, from the cache or newly made.
-    fn cached(&self, sql: &str) -> Result<Arc<Prepared>> {
+    fn cached(&self, sql: &str) -> Result<Arc<Cached>> {
         if let Some(p) = self.statements.lock().get(sql) {
             return Ok(p);
         }
-        let p = Arc::new(dictdb_query::sql::prepare(sql)?);
+        let p = Arc::new(Cached::new(dictdb_query::sql::prepare(sql)?));
         self.statements.lock().insert(sql, p.clone());
         Ok(p)
     }
 
-    fn run_prepared(&self, prepared: &Prepared, params: &Params) -> Result<Output> {
+    fn run_prepared(&self, cached: &Cached, params: &Params) -> Result<Output> {
+        if let Some(out) = self.run_point(cached, params) {
+            return out;
+        }
+        let prepared = &cached.prepared;
         let values = prepared.values(params)?;
         let mut out = Output::Done;
         for s in prepared.statements() {
@@ -148,7 +153,10 @@ impl Database {
                     })
                     .collect();
                 Ok(Output::Rows {
-                    columns: columns.iter().map(|c| c.to_string()).collect(),
+                    columns: columns
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Arc<[String]>>(),
                     rows,
                 })
             }
@@ -197,7 +205,7 @@ impl Database {
                     }
                 };
                 Ok(Output::Rows {
-                    columns: vec!["plan".into()],
+                    columns: Arc::new(["plan".to_string()]),
                     rows: lines.into_iter().map(|l| vec![Value::str(l)]).collect(),
                 })
             }
@@ -344,7 +352,7 @@ impl Database {
 #[derive(Clone, Debug)]
 pub struct PreparedStatement<'db> {
     db: &'db Database,
-    prepared: Arc<Prepared>,
+    prepared: Arc<Cached>,
 }
 
 impl PreparedStatement<'_> {
@@ -355,66 +363,12 @@ impl PreparedStatement<'_> {
 
     /// The SQL text.
     pub fn sql(&self) -> &str {
-        self.prepared.sql()
+        self.prepared.prepared.sql()
     }
 
     /// How many distinct placeholders the statement has.
     pub fn param_count(&self) -> usize {
-        self.prepared.params().len()
-    }
-}
-
-/// A bounded cache of translated statements keyed by their text, evicting the
-/// least recently used. Entries depend on the text only (tables, columns and
-/// indexes are looked up when a statement runs), so DDL never makes one stale.
-#[derive(Debug)]
-pub(crate) struct StatementCache {
-    entries: HashMap<Arc<str>, (Arc<Prepared>, u64)>,
-    tick: u64,
-    capacity: usize,
-}
-
-impl Default for StatementCache {
-    fn default() -> Self {
-        StatementCache {
-            entries: HashMap::new(),
-            tick: 0,
-            capacity: STATEMENT_CACHE_SIZE,
-        }
-    }
-}
-
-/// How many distinct statement texts the cache keeps.
-pub const STATEMENT_CACHE_SIZE: usize = 256;
-
-impl StatementCache {
-    fn get(&mut self, sql: &str) -> Option<Arc<Prepared>> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.entries.get_mut(sql).map(|(p, used)| {
-            *used = tick;
-            p.clone()
-        })
-    }
-
-    fn insert(&mut self, sql: &str, p: Arc<Prepared>) {
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(sql) {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.entries.remove(&k);
-            }
-        }
-        self.tick += 1;
-        self.entries.insert(sql.into(), (p, self.tick));
-    }
-
-    /// How many statements are cached.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.prepared.prepared.params().len()
     }
 }
 
@@ -571,7 +525,7 @@ fn upsert(
     let affected = inserts.len() + changed.len();
     // RETURNING for updated rows is computed before anything changes.
     let mut returned: Vec<(usize, Vec<Value>)> = Vec::new();
-    let mut columns = Vec::new();
+    let mut columns: Arc<[String]> = Arc::new([]);
     if let Some(r) = returning {
         let finals = changed
             .iter()
@@ -644,7 +598,10 @@ fn returning_rows(t: &Table, records: Vec<Record>, r: &Returning) -> Result<Outp
                 })
                 .collect();
             Ok(Output::Rows {
-                columns: columns.iter().map(|c| c.to_string()).collect(),
+                columns: columns
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Arc<[String]>>(),
                 rows,
             })
         }

@@ -35,7 +35,7 @@ fn rows(out: Output) -> Vec<Vec<Value>> {
 
 fn columns(out: &Output) -> Vec<String> {
     match out {
-        Output::Rows { columns, .. } => columns.clone(),
+        Output::Rows { columns, .. } => columns.to_vec(),
         other => panic!("expected rows, got {other:?}"),
     }
 }
@@ -844,4 +844,86 @@ fn named_indexes() {
     q("DROP INDEX IF EXISTS by_name").unwrap();
     q("DROP TABLE people").unwrap();
     assert!(db.index_names().is_empty());
+}
+
+#[test]
+fn cached_point_plans_answer_like_the_planner() {
+    use dictdb::PlannerConfig;
+    let db = db();
+    let slow = db_with_rules_off();
+    let queries = [
+        "SELECT * FROM people WHERE id = ?",
+        "SELECT name, age, name FROM people WHERE id = ?",
+        "SELECT name FROM people WHERE ? = id",
+        "SELECT name FROM people WHERE id = ? LIMIT 0",
+        "SELECT name FROM people WHERE id = :k",
+    ];
+    let keys = [
+        Value::Int(2),
+        Value::Float(2.0),
+        Value::Int(99),
+        Value::Null,
+        Value::str("2"),
+        Value::Bool(true),
+    ];
+    for q in queries {
+        let fast = db.prepare(q).unwrap();
+        for k in &keys {
+            let params: Params = if q.contains(":k") {
+                Params::Named(vec![("k".into(), k.clone())])
+            } else {
+                Params::Positional(vec![k.clone()])
+            };
+            // Twice: the second run uses the cached plan.
+            for _ in 0..2 {
+                assert_eq!(
+                    fast.execute(params.clone()).unwrap(),
+                    slow.execute(q, params.clone()).unwrap(),
+                    "{q} with {k:?}"
+                );
+            }
+        }
+    }
+    // A constant key; a re-created table; an index change.
+    let q = "SELECT name FROM people WHERE id = 3";
+    assert_eq!(
+        rows(db.execute(q, ()).unwrap()),
+        [vec![Value::str("Linus")]]
+    );
+    db.execute("DROP TABLE people", ()).unwrap();
+    db.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        (),
+    )
+    .unwrap();
+    db.execute("INSERT INTO people VALUES (3, 'Other')", ())
+        .unwrap();
+    assert_eq!(
+        rows(db.execute(q, ()).unwrap()),
+        [vec![Value::str("Other")]]
+    );
+    db.execute("CREATE INDEX n ON people (name)", ()).unwrap();
+    assert_eq!(
+        rows(db.execute(q, ()).unwrap()),
+        [vec![Value::str("Other")]]
+    );
+    // A column the new table lacks is an error again, not a stale answer.
+    let err = db
+        .execute("SELECT age FROM people WHERE id = ?", [Value::Int(3)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no column named age"), "{err}");
+    // With the pk_lookup rule off, the general path runs (same answer).
+    db.set_planner(PlannerConfig::all(false));
+    assert_eq!(
+        rows(db.execute(q, ()).unwrap()),
+        [vec![Value::str("Other")]]
+    );
+}
+
+/// The standard test database, with every planner rule off.
+fn db_with_rules_off() -> Database {
+    let db = db();
+    db.set_planner(dictdb::PlannerConfig::all(false));
+    db
 }

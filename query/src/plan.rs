@@ -152,6 +152,16 @@ impl Query {
     pub fn limit_value(&self) -> Option<usize> {
         self.limit
     }
+
+    /// The number of rows skipped.
+    pub fn offset_value(&self) -> usize {
+        self.offset
+    }
+
+    /// Whether DISTINCT is on.
+    pub fn is_distinct(&self) -> bool {
+        self.distinct
+    }
 }
 
 /// A bound of a key range over the total order.

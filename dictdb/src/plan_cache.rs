@@ -1,0 +1,270 @@
+//! The statement cache and the plans it keeps.
+//!
+//! Every SQL text is parsed and translated once ([`Prepared`]), and kept in a
+//! bounded cache keyed by the text. A translation depends on the text only:
+//! tables, columns and indexes are looked up when the statement runs, so DDL
+//! never makes one wrong.
+//!
+//! A statement of the point-query shape, `SELECT columns FROM t WHERE pk = ?`
+//! (or `= constant`), also keeps its plan: the table, the fields to read and the
+//! result column names, checked once. The plan is tied to the table (the same
+//! `Arc`, so a dropped and re-created table is a new one) and to the table's
+//! index-change count, and is rebuilt when either moves. Running it is one
+//! read lock, one primary-key probe and the row's values: no parsing, binding,
+//! planning or name checks.
+
+use std::sync::Arc;
+
+use dictdb_engine::{Name, Value};
+use dictdb_query::sql::{Params, Prepared, Statement};
+use dictdb_query::{CmpOp, Expr};
+use hashbrown::HashMap;
+use parking_lot::Mutex;
+
+use crate::sql::Output;
+use crate::{Database, Result};
+
+/// How many distinct statement texts the cache keeps.
+pub const STATEMENT_CACHE_SIZE: usize = 256;
+
+/// A translated statement and what is cached with it.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    pub(crate) prepared: Prepared,
+    point: Option<PointShape>,
+    plan: Mutex<Option<Arc<PointPlan>>>,
+}
+
+impl Cached {
+    pub(crate) fn new(prepared: Prepared) -> Cached {
+        Cached {
+            point: PointShape::of(&prepared),
+            prepared,
+            plan: Mutex::new(None),
+        }
+    }
+}
+
+/// The key of a point query.
+#[derive(Debug)]
+enum Key {
+    Param(usize),
+    Value(Value),
+}
+
+/// `SELECT columns FROM table WHERE key_column = key`, as written.
+#[derive(Debug)]
+struct PointShape {
+    table: String,
+    key_column: Name,
+    key: Key,
+    /// The columns read (`None`: `*`) and their result names.
+    items: Option<(Vec<Name>, Arc<[String]>)>,
+    /// `LIMIT 0`.
+    empty: bool,
+}
+
+impl PointShape {
+    fn of(p: &Prepared) -> Option<PointShape> {
+        let [
+            Statement::Select {
+                table,
+                query,
+                aggregate: None,
+                limit_param: None,
+                offset_param: None,
+                ..
+            },
+        ] = p.statements()
+        else {
+            return None;
+        };
+        if !query.order_keys().is_empty() || query.is_distinct() || query.offset_value() != 0 {
+            return None;
+        }
+        let Some(Expr::Cmp {
+            op: CmpOp::Eq,
+            left,
+            right,
+        }) = query.filter_expr()
+        else {
+            return None;
+        };
+        let (column, key) = match (&**left, &**right) {
+            (Expr::Column(c), k) | (k, Expr::Column(c)) => (c, k),
+            _ => return None,
+        };
+        let key = match key {
+            Expr::Param(i) => Key::Param(*i),
+            Expr::Literal(v) if !v.is_null() => Key::Value(v.clone()),
+            _ => return None,
+        };
+        let items = match query.projection() {
+            None => None,
+            Some(items) => {
+                let fields = items
+                    .iter()
+                    .map(|(_, e)| e.as_column().cloned())
+                    .collect::<Option<Vec<Name>>>()?;
+                let names = dictdb_query::exec::result_names(items.iter().map(|(n, _)| n));
+                let names: Arc<[String]> = names.iter().map(|n| n.to_string()).collect();
+                Some((fields, names))
+            }
+        };
+        Some(PointShape {
+            table: table.clone(),
+            key_column: column.clone(),
+            key,
+            items,
+            empty: query.limit_value() == Some(0),
+        })
+    }
+}
+
+/// A point query's plan against one table, checked once.
+#[derive(Debug)]
+struct PointPlan {
+    table: Arc<dictdb_engine::Table>,
+    ddl: u64,
+    fields: Vec<Name>,
+    columns: Arc<[String]>,
+}
+
+impl PointPlan {
+    /// The plan, if the statement's table is typed or names its columns, its key
+    /// column is the primary key and every column it reads is declared (else the
+    /// general path runs and reports what is wrong).
+    fn build(shape: &PointShape, table: Arc<dictdb_engine::Table>) -> Option<PointPlan> {
+        if *table.primary_key() != *shape.key_column {
+            return None;
+        }
+        let schema = table.schema();
+        let (fields, columns) = match (&shape.items, schema) {
+            (Some((fields, names)), _) => (fields.clone(), names.clone()),
+            (None, Some(schema)) => {
+                let fields: Vec<Name> = schema.fields().iter().map(|f| f.name.clone()).collect();
+                let names = fields.iter().map(|f| f.to_string()).collect();
+                (fields, names)
+            }
+            (None, None) => return None,
+        };
+        if let Some(schema) = schema
+            && fields.iter().any(|f| schema.get(f).is_none())
+        {
+            return None;
+        }
+        Some(PointPlan {
+            ddl: table.ddl_version(),
+            table,
+            fields,
+            columns,
+        })
+    }
+}
+
+impl Database {
+    /// Runs a cached point plan; `None` when the statement is not a point query
+    /// (or its plan cannot be made, or its parameters are not plainly right),
+    /// and the general path must run it.
+    pub(crate) fn run_point(&self, cached: &Cached, params: &Params) -> Option<Result<Output>> {
+        let shape = cached.point.as_ref()?;
+        if !self.planner.read().pk_lookup {
+            return None;
+        }
+        let slots = cached.prepared.params();
+        let key = match (&shape.key, params) {
+            (Key::Value(v), Params::None) => v,
+            (Key::Value(v), Params::Positional(p)) if p.is_empty() => v,
+            (Key::Param(i), Params::Positional(p)) if p.len() == slots.len() => p.get(*i)?,
+            (Key::Param(_), Params::Named(p)) => {
+                let [slot] = slots else { return None };
+                let name = slot.name.as_deref()?;
+                &p.iter().find(|(k, _)| k == name)?.1
+            }
+            _ => return None,
+        };
+        let table = self.catalog.table(&shape.table).ok()?;
+        let plan = {
+            let mut slot = cached.plan.lock();
+            match &*slot {
+                Some(p) if Arc::ptr_eq(&p.table, &table) && p.ddl == table.ddl_version() => {
+                    p.clone()
+                }
+                _ => {
+                    let p = Arc::new(PointPlan::build(shape, table)?);
+                    *slot = Some(p.clone());
+                    p
+                }
+            }
+        };
+        let data = plan.table.read();
+        let mut rows = Vec::new();
+        if !shape.empty
+            && let Some(pos) = data.lookup_key(key.as_ref())
+            // The probe finds the key by index equality; SQL's `=` decides.
+            && CmpOp::Eq.apply(data.key_at(pos), key.as_ref()) == Some(true)
+        {
+            let row = plan
+                .fields
+                .iter()
+                .map(|f| match data.column_id(f) {
+                    Some(c) => data.value(pos, c).to_owned(),
+                    None => Value::Null,
+                })
+                .collect();
+            rows.push(row);
+        }
+        Some(Ok(Output::Rows {
+            columns: plan.columns.clone(),
+            rows,
+        }))
+    }
+}
+
+/// A bounded cache of translated statements keyed by their text, evicting the
+/// least recently used.
+#[derive(Debug)]
+pub(crate) struct StatementCache {
+    entries: HashMap<Arc<str>, (Arc<Cached>, u64)>,
+    tick: u64,
+}
+
+impl Default for StatementCache {
+    fn default() -> Self {
+        StatementCache {
+            entries: HashMap::with_capacity(STATEMENT_CACHE_SIZE),
+            tick: 0,
+        }
+    }
+}
+
+impl StatementCache {
+    pub(crate) fn get(&mut self, sql: &str) -> Option<Arc<Cached>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(sql).map(|(p, used)| {
+            *used = tick;
+            p.clone()
+        })
+    }
+
+    pub(crate) fn insert(&mut self, sql: &str, p: Arc<Cached>) {
+        if self.entries.len() >= STATEMENT_CACHE_SIZE && !self.entries.contains_key(sql) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.entries.remove(&k);
+            }
+        }
+        self.tick += 1;
+        self.entries.insert(sql.into(), (p, self.tick));
+    }
+
+    /// How many statements are cached.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
