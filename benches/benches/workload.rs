@@ -61,7 +61,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let (_db, table) = load_dictdb(recs.clone());
+    let (db, table) = load_dictdb(recs.clone());
     let dictdb_load = t.elapsed();
     let t = Instant::now();
     let conn = load_sqlite(&rows);
@@ -186,6 +186,48 @@ fn main() {
         g.finish();
     }
 
+    // ----- sql_point ---------------------------------------------------------
+    // The same lookups as SQL: a prepared statement (cached plan), the text
+    // through the statement cache, beside the Rust API and SQLite's prepared
+    // statement of the same text.
+    {
+        verify_sql(&db, &conn, n).expect("SQL point answers differ from SQLite's");
+        let keys = random_keys(n, POINT_BATCH, SEED + 2, false);
+        let mut g = c.benchmark_group("sql_point");
+        g.throughput(Throughput::Elements(POINT_BATCH as u64));
+        let prepared = db.prepare(SQL_POINT).expect("prepare point");
+        g.bench_function(BenchmarkId::from_parameter("dictdb-prepared"), |b| {
+            b.iter(|| {
+                for &k in &keys {
+                    black_box(dictdb_sql_point(&prepared, black_box(k)));
+                }
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("dictdb-text"), |b| {
+            b.iter(|| {
+                for &k in &keys {
+                    black_box(dictdb_sql_text_point(&db, black_box(k)));
+                }
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("dictdb-get"), |b| {
+            b.iter(|| {
+                for &k in &keys {
+                    black_box(dictdb_point(&table, black_box(k)));
+                }
+            })
+        });
+        let mut stmt = conn.prepare(SQL_POINT).expect("prepare point");
+        g.bench_function(sqlite_id(), |b| {
+            b.iter(|| {
+                for &k in &keys {
+                    black_box(sqlite_point(&mut stmt, black_box(k)));
+                }
+            })
+        });
+        g.finish();
+    }
+
     // ----- eq ----------------------------------------------------------------
     {
         let mut g = c.benchmark_group("eq");
@@ -265,7 +307,7 @@ fn main() {
     // The read-only copies are no longer needed.
     drop(conn);
     drop(table);
-    drop(_db);
+    drop(db);
 
     // ----- insert ------------------------------------------------------------
     // 10,000 new rows (ids N+1..=N+10,000), one call each; afterwards (untimed)

@@ -336,6 +336,64 @@ fn sqlite_rows(stmt: &mut Statement<'_>, params: impl rusqlite::Params) -> Vec<R
         .expect("read rows")
 }
 
+/// `point` through SQL on dictdb: a statement prepared from [`SQL_POINT`] (the
+/// same text as SQLite's), its row read into a [`Row`].
+///
+/// # Panics
+/// On a query error or a row of the wrong shape.
+pub fn dictdb_sql_point(stmt: &dictdb::PreparedStatement<'_>, key: i64) -> Option<Row> {
+    let out = stmt.execute([Value::Int(key)]).expect("sql point query");
+    out.rows().expect("rows").first().map(|r| row_of_values(r))
+}
+
+/// `point` through SQL text on dictdb ([`dictdb::Database::execute`], which
+/// finds the statement in its cache).
+///
+/// # Panics
+/// On a query error or a row of the wrong shape.
+pub fn dictdb_sql_text_point(db: &dictdb::Database, key: i64) -> Option<Row> {
+    let out = db
+        .execute(SQL_POINT, [Value::Int(key)])
+        .expect("sql point query");
+    out.rows().expect("rows").first().map(|r| row_of_values(r))
+}
+
+/// A [`Row`] from values in [`COLUMN_NAMES`] order.
+fn row_of_values(v: &[Value]) -> Row {
+    let mut r = Record::new();
+    for (name, value) in COLUMN_NAMES.iter().zip(v) {
+        r.set(*name, value.clone());
+    }
+    row_of(&r)
+}
+
+/// Checks the SQL point query against SQLite's (every key of a sample and a
+/// missing one).
+///
+/// # Errors
+/// The first disagreement.
+pub fn verify_sql(db: &dictdb::Database, conn: &Connection, n: usize) -> Result<(), String> {
+    let prepared = db.prepare(SQL_POINT).map_err(|e| e.to_string())?;
+    let mut stmt = conn.prepare(SQL_POINT).map_err(|e| e.to_string())?;
+    for k in random_keys(n, n.min(1_000), 11, false)
+        .into_iter()
+        .chain([n as i64 + 1])
+    {
+        let want = sqlite_point(&mut stmt, k);
+        same(
+            &format!("sql point {k}"),
+            dictdb_sql_point(&prepared, k),
+            want.clone(),
+        )?;
+        same(
+            &format!("sql text point {k}"),
+            dictdb_sql_text_point(db, k),
+            want,
+        )?;
+    }
+    Ok(())
+}
+
 /// `point` with a statement prepared from [`SQL_POINT`].
 ///
 /// # Panics
