@@ -1,7 +1,7 @@
 //! Running SQL statements against a [`Database`].
 
 use dictdb_engine::value::HashKey;
-use dictdb_engine::{FieldType, Name, Record, Value, ValueRef};
+use dictdb_engine::{FieldType, Name, Record, Value};
 use std::sync::Arc;
 
 use dictdb_query::sql::{
@@ -125,9 +125,21 @@ impl Database {
                 query,
                 columns,
                 aggregate,
+                star_ordinals,
                 ..
             } => {
                 let t = self.sql_table(table)?;
+                let resolved;
+                let query = if star_ordinals.is_empty() {
+                    query
+                } else {
+                    resolved = dictdb_query::sql::resolve_star_ordinals(
+                        query,
+                        star_ordinals,
+                        &star_columns(&t),
+                    )?;
+                    &resolved
+                };
                 let records = match aggregate {
                     None => {
                         check_columns(&t, query_exprs(query).iter().copied())?;
@@ -166,8 +178,17 @@ impl Database {
                         table,
                         query,
                         aggregate: None,
+                        star_ordinals,
                         ..
-                    } => self.sql_table(table)?.explain(query),
+                    } => {
+                        let t = self.sql_table(table)?;
+                        let q = dictdb_query::sql::resolve_star_ordinals(
+                            query,
+                            star_ordinals,
+                            &star_columns(&t),
+                        )?;
+                        t.explain(q)
+                    }
                     Statement::Select {
                         table,
                         query,
@@ -716,11 +737,7 @@ fn star_columns(t: &Table) -> Vec<Name> {
 fn constant(e: &Expr) -> Result<Value> {
     match e {
         Expr::Literal(v) => Ok(v.clone()),
-        Expr::Neg(inner) => Ok(dictdb_query::expr::arith(
-            dictdb_query::ArithOp::Sub,
-            ValueRef::Int(0),
-            constant(inner)?.as_ref(),
-        )?),
+        Expr::Neg(inner) => Ok(dictdb_query::expr::neg(constant(inner)?.as_ref())?),
         Expr::Arith { op, left, right } => Ok(dictdb_query::expr::arith(
             *op,
             constant(left)?.as_ref(),
@@ -744,6 +761,7 @@ fn coerce(t: &Table, column: &str, v: Value) -> Result<Value> {
                 field: column.to_string(),
                 expected: FieldType::Int.name().to_string(),
                 actual: v.kind(),
+                value: Box::new(v.shortened()),
             },
         ))),
         (_, v) => Ok(v),

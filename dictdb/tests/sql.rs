@@ -927,3 +927,36 @@ fn db_with_rules_off() -> Database {
     db.set_planner(dictdb::PlannerConfig::all(false));
     db
 }
+
+#[test]
+fn unary_minus_and_qualified_names() {
+    let db = db();
+    let q = |sql: &str| db.execute(sql, ());
+    assert_eq!(
+        rows(q("SELECT -9223372036854775808, -(0.0), -age FROM people WHERE id = 1").unwrap()),
+        [vec![
+            Value::Int(i64::MIN),
+            Value::Float(-0.0),
+            Value::Int(-36)
+        ]]
+    );
+    let err = q("SELECT -(-9223372036854775808) FROM people")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("integer overflow"), "{err}");
+    let err = q("SELECT -name FROM people").unwrap_err().to_string();
+    assert!(
+        err.contains("unsupported operand type for unary -: 'Ada'"),
+        "{err}"
+    );
+    assert_eq!(
+        rows(q("SELECT people.name FROM people WHERE people.id = 2").unwrap()),
+        [vec![Value::str("Grace")]]
+    );
+    let err = q("SELECT x.name FROM people").unwrap_err().to_string();
+    assert!(
+        err.contains("x is not a table of this statement (it reads people)"),
+        "{err}"
+    );
+    assert!(err.contains("column 8"), "{err}");
+}

@@ -15,7 +15,7 @@ pub enum SchemaError {
         field: String,
     },
     /// A field holds a value of the wrong type.
-    #[error("field '{field}' of table '{table}' expects type {expected}, got {actual}")]
+    #[error("field '{field}' of table '{table}' expects type {expected}, got {actual} ({value})")]
     WrongType {
         /// The table.
         table: String,
@@ -25,6 +25,8 @@ pub enum SchemaError {
         expected: String,
         /// The type of the value given.
         actual: ValueKind,
+        /// The value given (shortened when long).
+        value: Box<Value>,
     },
     /// The record has a field the schema does not define.
     #[error("field '{field}' is not defined in the schema of table '{table}'")]

@@ -172,6 +172,7 @@ impl Schema {
                         field: f.name.to_string(),
                         expected: f.ty.name().to_owned(),
                         actual: v.kind(),
+                        value: Box::new(v.shortened()),
                     });
                 }
             }

@@ -186,6 +186,21 @@ impl Value {
         }
     }
 
+    /// A copy fit for an error message: text and bytes past 40 characters are
+    /// cut (text ends in `…`); other values are copied whole.
+    pub fn shortened(&self) -> Value {
+        const MAX: usize = 40;
+        match self {
+            Value::Str(s) if s.chars().count() > MAX => {
+                let mut cut: String = s.chars().take(MAX).collect();
+                cut.push('…');
+                Value::str(cut)
+            }
+            Value::Bytes(b) if b.len() > MAX => Value::Bytes(b[..MAX].into()),
+            other => other.clone(),
+        }
+    }
+
     /// True for NULL.
     #[inline]
     pub fn is_null(&self) -> bool {

@@ -32,6 +32,14 @@ pub enum QueryError {
         /// Right operand.
         right: Value,
     },
+    /// A unary operator applied to a value it does not take.
+    #[error("unsupported operand type for unary {op}: {value}")]
+    UnaryType {
+        /// The operator.
+        op: &'static str,
+        /// The operand.
+        value: Value,
+    },
     /// A value that cannot be a condition (text, lists, …).
     #[error("{value} cannot be used as a condition")]
     NotACondition {

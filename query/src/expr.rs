@@ -764,7 +764,7 @@ impl BoundExpr {
             }
             Expr::Neg(e) => {
                 let v = e.eval_datum(data, pos)?;
-                Datum::Owned(arith(ArithOp::Sub, ValueRef::Int(0), v.get())?)
+                Datum::Owned(neg(v.get())?)
             }
             Expr::Param(i) => return Err(QueryError::UnboundParam { index: *i }),
             Expr::Call {
@@ -979,6 +979,26 @@ pub fn contains(v: ValueRef<'_>, item: ValueRef<'_>) -> Tri {
             (0..256).contains(&i) && b.contains(&(i as u8))
         }
         _ => false,
+    })
+}
+
+/// Unary minus: NULL stays NULL, an integer is checked for overflow, a float
+/// flips its sign (`-0.0` included), booleans count as 0/1.
+pub fn neg(v: ValueRef<'_>) -> Result<Value> {
+    Ok(match v.as_number() {
+        _ if v.is_null() => Value::Null,
+        Some(Number::Int(i)) => Value::Int(i.checked_neg().ok_or(QueryError::Overflow {
+            op: "-",
+            left: Value::Int(0),
+            right: Value::Int(i),
+        })?),
+        Some(Number::Float(x)) => Value::Float(-x),
+        None => {
+            return Err(QueryError::UnaryType {
+                op: "-",
+                value: v.to_owned(),
+            });
+        }
     })
 }
 

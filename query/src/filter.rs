@@ -456,12 +456,17 @@ fn leaf_select(
                 _ => typed!(|_p: usize| true),
             }
         }
-        (ColumnView::StrDict(d), _) => {
+        // Once per dictionary entry, unless an entry fails (text as a condition):
+        // entries no candidate row holds (deleted, or never in this range) must
+        // not fail the query, so then the rows are tested one by one.
+        (ColumnView::StrDict(d), _)
+            if d.dict().iter().all(|s| leaf.eval(ValueRef::Str(s)).is_ok()) =>
+        {
             let table: Vec<bool> = d
                 .dict()
                 .iter()
-                .map(|s| Ok(leaf.eval(ValueRef::Str(s))? == Some(want)))
-                .collect::<Result<_>>()?;
+                .map(|s| leaf.eval(ValueRef::Str(s)).ok().flatten() == Some(want))
+                .collect();
             let codes = d.codes();
             if no_nulls {
                 Ok(scan_sync(data, cands, |p| {

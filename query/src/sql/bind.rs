@@ -106,6 +106,7 @@ pub(super) fn statement(s: &Statement, values: &[Value]) -> Result<Statement, Sq
             aggregate,
             limit_param,
             offset_param,
+            star_ordinals,
         } => {
             let mut q = query(q, values)?;
             if let Some(i) = limit_param {
@@ -135,6 +136,7 @@ pub(super) fn statement(s: &Statement, values: &[Value]) -> Result<Statement, Sq
                 aggregate,
                 limit_param: None,
                 offset_param: None,
+                star_ordinals: star_ordinals.clone(),
             }
         }
         Statement::Explain(inner) => Statement::Explain(Box::new(statement(inner, values)?)),

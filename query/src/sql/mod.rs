@@ -43,6 +43,9 @@ pub enum Statement {
         limit_param: Option<usize>,
         /// `OFFSET ?`: the placeholder giving the offset.
         offset_param: Option<usize>,
+        /// `SELECT * … ORDER BY 2`: (order key, 1-based column of `*`) pairs, set
+        /// into the query by [`resolve_star_ordinals`] once the columns are known.
+        star_ordinals: Vec<(usize, usize)>,
     },
     /// `EXPLAIN <statement>`.
     Explain(Box<Statement>),
@@ -288,6 +291,25 @@ pub fn prepare(sql: &str) -> Result<Prepared, SqlError> {
 /// [`Prepared::values`] gives them).
 pub fn bind(statement: &Statement, values: &[Value]) -> Result<Statement, SqlError> {
     bind::statement(statement, values)
+}
+
+/// Sets the order keys that are ordinals over `SELECT *` to the columns `*`
+/// stands for.
+pub fn resolve_star_ordinals(
+    query: &Query,
+    ordinals: &[(usize, usize)],
+    columns: &[Name],
+) -> Result<Query, SqlError> {
+    let mut q = query.clone();
+    for &(key, n) in ordinals {
+        let column = columns.get(n - 1).ok_or_else(|| SqlError::Invalid {
+            message: format!("ORDER BY {n}: there are {} columns", columns.len()),
+            position: None,
+            snippet: String::new(),
+        })?;
+        q.order_by[key].expr = Expr::Column(column.clone());
+    }
+    Ok(q)
 }
 
 /// One placeholder of a prepared statement.

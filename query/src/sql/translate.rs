@@ -31,6 +31,7 @@ pub(super) fn prepare(sql: &str) -> Result<Prepared, SqlError> {
         named: None,
         aggs: None,
         excluded: false,
+        table: None,
     };
     let statements = ast
         .iter()
@@ -57,6 +58,8 @@ struct Cx<'a> {
     aggs: Option<Vec<(Name, Agg)>>,
     /// `excluded.col` names the proposed row (ON CONFLICT DO UPDATE).
     excluded: bool,
+    /// The table the statement reads (what `t.col` may name).
+    table: Option<String>,
 }
 
 fn snippet(sql: &str, position: Option<Position>) -> String {
@@ -82,6 +85,16 @@ fn syntax_error(sql: &str, e: ParserError) -> SqlError {
     };
     let position = match (number_after("Line:"), number_after("Column:")) {
         (Some(line), Some(column)) => Some(Position { line, column }),
+        // The text ended early: point just past its last character.
+        _ if message.ends_with("EOF") => {
+            let trimmed = sql.trim_end();
+            let line = trimmed.lines().count().max(1);
+            let last = trimmed.lines().last().unwrap_or("");
+            Some(Position {
+                line: line as u64,
+                column: last.chars().count() as u64 + 1,
+            })
+        }
         _ => None,
     };
     let message = match message.find(" at Line:") {
@@ -108,6 +121,33 @@ fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
             };
         }
         offset += l.len();
+    }
+    None
+}
+
+/// Where `word` first stands as a whole word (any case) in `sql`.
+fn find_word(sql: &str, word: &str) -> Option<Position> {
+    if word.is_empty() {
+        return None;
+    }
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    for (i, line) in sql.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let w = word.to_lowercase();
+        let mut from = 0;
+        while let Some(k) = lower[from..].find(&w) {
+            let start = from + k;
+            let end = start + w.len();
+            let before = lower[..start].chars().next_back();
+            let after = lower[end..].chars().next();
+            if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+                return Some(Position {
+                    line: i as u64 + 1,
+                    column: lower[..start].chars().count() as u64 + 1,
+                });
+            }
+            from = end;
+        }
     }
     None
 }
@@ -218,6 +258,7 @@ impl Cx<'_> {
         let at = position_of(s);
         self.aggs = None;
         self.excluded = false;
+        self.table = None;
         match s {
             sp::Statement::Query(q) => self.select(q),
             sp::Statement::Explain {
@@ -241,6 +282,7 @@ impl Cx<'_> {
                     return Err(self.unsupported("UPDATE … FROM", at));
                 }
                 let table = self.single_table(table)?;
+                self.table = Some(table.clone());
                 let assignments = self.assignments(assignments)?;
                 let filter = selection.as_ref().map(|e| self.expr(e)).transpose()?;
                 let returning = self.returning(returning.as_deref())?;
@@ -265,6 +307,7 @@ impl Cx<'_> {
                     return Err(self.unsupported("DELETE with several tables", at));
                 };
                 let table = self.single_table(table)?;
+                self.table = Some(table.clone());
                 let filter = del.selection.as_ref().map(|e| self.expr(e)).transpose()?;
                 let returning = self.returning(del.returning.as_deref())?;
                 Ok(Statement::Delete {
@@ -301,7 +344,13 @@ impl Cx<'_> {
             sp::Statement::CreateIndex(ci) => self.create_index(ci),
             sp::Statement::StartTransaction { .. }
             | sp::Statement::Commit { .. }
-            | sp::Statement::Rollback { .. } => Err(self.unsupported("transactions", at)),
+            | sp::Statement::Rollback { .. } => {
+                // These statements carry no span: find their first word.
+                let word = s.to_string();
+                let word = word.split_whitespace().next().unwrap_or("");
+                let at = at.or_else(|| find_word(self.sql, word));
+                Err(self.unsupported("transactions", at))
+            }
             other => {
                 let text = other.to_string();
                 let word = text
@@ -367,6 +416,7 @@ impl Cx<'_> {
             ));
         };
         let table = self.single_table(from)?;
+        self.table = Some(table.clone());
         let mut query = Query::new();
         match &sel.distinct {
             None => {}
@@ -411,6 +461,7 @@ impl Cx<'_> {
         let having = sel.having.as_ref().map(|h| self.expr(h)).transpose()?;
         // ORDER BY: a select alias, an ordinal, or an expression.
         let mut order_keys = Vec::new();
+        let mut star_ordinals = Vec::new();
         if let Some(ob) = &q.order_by {
             let OrderByKind::Expressions(keys) = &ob.kind else {
                 return Err(self.unsupported("ORDER BY ALL", at));
@@ -423,6 +474,18 @@ impl Cx<'_> {
                             .find(|(n, _)| **n == *id.value)
                             .map(|(_, e)| e.clone())
                             .expect("found above")
+                    }
+                    // After `*` the columns are known only when the statement runs.
+                    sp::Expr::Value(v) if star && matches!(v.value, sp::Value::Number(..)) => {
+                        let n = self.constant_int(&k.expr)?;
+                        let n = usize::try_from(n).ok().filter(|&n| n >= 1).ok_or_else(|| {
+                            self.invalid(
+                                format!("ORDER BY {n}: ordinals count from 1"),
+                                position_of(&k.expr),
+                            )
+                        })?;
+                        star_ordinals.push((order_keys.len(), n));
+                        Expr::Literal(Value::Null)
                     }
                     sp::Expr::Value(v) if matches!(v.value, sp::Value::Number(..)) => {
                         self.ordinal(&k.expr, &items, "ORDER BY")?
@@ -542,6 +605,7 @@ impl Cx<'_> {
             aggregate,
             limit_param,
             offset_param,
+            star_ordinals,
         })
     }
 
@@ -634,6 +698,7 @@ impl Cx<'_> {
             sp::TableObject::TableName(name) => self.object_name(name)?,
             _ => return Err(self.unsupported("INSERT into a table function", at)),
         };
+        self.table = Some(table.clone());
         let columns = (!ins.columns.is_empty()).then(|| {
             ins.columns
                 .iter()
@@ -1060,7 +1125,17 @@ impl Cx<'_> {
                     }
                     col(&format!("{EXCLUDED}{}", column.value))
                 }
-                [_table, column] => col(&column.value),
+                [table, column] => {
+                    if let Some(t) = &self.table
+                        && *t != table.value
+                    {
+                        return Err(self.invalid(
+                            format!("{table} is not a table of this statement (it reads {t})"),
+                            ident_position(table),
+                        ));
+                    }
+                    col(&column.value)
+                }
                 _ => return Err(self.unsupported(format!("the name {e}"), at)),
             },
             sp::Expr::Value(v) => match &v.value {
@@ -1071,8 +1146,16 @@ impl Cx<'_> {
             sp::Expr::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(self.boxed(expr)?),
                 UnaryOperator::Plus => self.expr(expr)?,
+                // -9223372036854775808 is an integer although its digits alone
+                // are out of range.
+                UnaryOperator::Minus
+                    if matches!(&**expr, sp::Expr::Value(v)
+                        if matches!(&v.value, sp::Value::Number(n, _) if n == "9223372036854775808")) =>
+                {
+                    Expr::Literal(Value::Int(i64::MIN))
+                }
                 UnaryOperator::Minus => match self.expr(expr)? {
-                    Expr::Literal(Value::Int(i)) => Expr::Literal(Value::Int(-i)),
+                    Expr::Literal(Value::Int(i)) if i != i64::MIN => Expr::Literal(Value::Int(-i)),
                     Expr::Literal(Value::Float(x)) => Expr::Literal(Value::Float(-x)),
                     other => Expr::Neg(Box::new(other)),
                 },
