@@ -343,7 +343,7 @@ fn sqlite_rows(stmt: &mut Statement<'_>, params: impl rusqlite::Params) -> Vec<R
 /// On a query error or a row of the wrong shape.
 pub fn dictdb_sql_point(stmt: &dictdb::PreparedStatement<'_>, key: i64) -> Option<Row> {
     let out = stmt.execute([Value::Int(key)]).expect("sql point query");
-    out.rows().expect("rows").first().map(|r| row_of_values(r))
+    first_row(out)
 }
 
 /// `point` through SQL text on dictdb ([`dictdb::Database::execute`], which
@@ -355,16 +355,39 @@ pub fn dictdb_sql_text_point(db: &dictdb::Database, key: i64) -> Option<Row> {
     let out = db
         .execute(SQL_POINT, [Value::Int(key)])
         .expect("sql point query");
-    out.rows().expect("rows").first().map(|r| row_of_values(r))
+    first_row(out)
 }
 
-/// A [`Row`] from values in [`COLUMN_NAMES`] order.
-fn row_of_values(v: &[Value]) -> Row {
-    let mut r = Record::new();
-    for (name, value) in COLUMN_NAMES.iter().zip(v) {
-        r.set(*name, value.clone());
-    }
-    row_of(&r)
+/// The first row of a result in [`COLUMN_NAMES`] order, moved into a [`Row`]
+/// (as SQLite's rows are read: one copy of each text).
+fn first_row(out: dictdb::Output) -> Option<Row> {
+    let dictdb::Output::Rows { rows, .. } = out else {
+        panic!("a point query returns rows");
+    };
+    let row = rows.into_iter().next()?;
+    let [id, name, age, city, score, active]: [Value; 6] = row.try_into().expect("six columns");
+    let text = |v: Value| match v {
+        Value::Str(s) => String::from(s),
+        other => panic!("not text: {other:?}"),
+    };
+    let int = |v: Value| match v {
+        Value::Int(i) => i,
+        other => panic!("not an int: {other:?}"),
+    };
+    Some(Row {
+        id: int(id),
+        name: text(name),
+        age: int(age),
+        city: text(city),
+        score: match score {
+            Value::Float(x) => x,
+            other => panic!("score is not a float: {other:?}"),
+        },
+        active: match active {
+            Value::Bool(b) => b,
+            other => panic!("active is not a bool: {other:?}"),
+        },
+    })
 }
 
 /// Checks the SQL point query against SQLite's (every key of a sample and a

@@ -7,9 +7,10 @@
 //!
 //! A statement of the point-query shape, `SELECT columns FROM t WHERE pk = ?`
 //! (or `= constant`), also keeps its plan: the table, the fields to read and the
-//! result column names, checked once. The plan is tied to the table (the same
-//! `Arc`, so a dropped and re-created table is a new one) and to the table's
-//! index-change count, and is rebuilt when either moves. Running it is one
+//! result column names, checked once. The plan is tied to the catalog's
+//! generation (any create, drop or replacement of a table moves it, so a dropped
+//! and re-created table is planned anew) and to the table's index-change count,
+//! and is rebuilt when either moves. Running it is one
 //! read lock, one primary-key probe and the row's values: no parsing, binding,
 //! planning or name checks.
 
@@ -125,8 +126,13 @@ impl PointShape {
 #[derive(Debug)]
 struct PointPlan {
     table: Arc<dictdb_engine::Table>,
+    /// The catalog generation when the table was looked up.
+    catalog: u64,
     ddl: u64,
     fields: Vec<Name>,
+    /// Column ids found so far (ids never change once a column exists; a field
+    /// with no column yet is looked up again each run).
+    ids: Vec<Option<u32>>,
     columns: Arc<[String]>,
 }
 
@@ -134,7 +140,11 @@ impl PointPlan {
     /// The plan, if the statement's table is typed or names its columns, its key
     /// column is the primary key and every column it reads is declared (else the
     /// general path runs and reports what is wrong).
-    fn build(shape: &PointShape, table: Arc<dictdb_engine::Table>) -> Option<PointPlan> {
+    fn build(
+        shape: &PointShape,
+        table: Arc<dictdb_engine::Table>,
+        catalog: u64,
+    ) -> Option<PointPlan> {
         if *table.primary_key() != *shape.key_column {
             return None;
         }
@@ -153,10 +163,16 @@ impl PointPlan {
         {
             return None;
         }
+        let ids = {
+            let data = table.read();
+            fields.iter().map(|f| data.column_id(f)).collect()
+        };
         Some(PointPlan {
             ddl: table.ddl_version(),
             table,
+            catalog,
             fields,
+            ids,
             columns,
         })
     }
@@ -183,15 +199,16 @@ impl Database {
             }
             _ => return None,
         };
-        let table = self.catalog.table(&shape.table).ok()?;
         let plan = {
             let mut slot = cached.plan.lock();
+            let generation = self.catalog.generation();
             match &*slot {
-                Some(p) if Arc::ptr_eq(&p.table, &table) && p.ddl == table.ddl_version() => {
-                    p.clone()
-                }
+                // Same catalog generation: the table under the name is the one
+                // planned for, without looking it up.
+                Some(p) if p.catalog == generation && p.ddl == p.table.ddl_version() => p.clone(),
                 _ => {
-                    let p = Arc::new(PointPlan::build(shape, table)?);
+                    let table = self.catalog.table(&shape.table).ok()?;
+                    let p = Arc::new(PointPlan::build(shape, table, generation)?);
                     *slot = Some(p.clone());
                     p
                 }
@@ -205,9 +222,10 @@ impl Database {
             && CmpOp::Eq.apply(data.key_at(pos), key.as_ref()) == Some(true)
         {
             let row = plan
-                .fields
+                .ids
                 .iter()
-                .map(|f| match data.column_id(f) {
+                .zip(&plan.fields)
+                .map(|(id, f)| match id.or_else(|| data.column_id(f)) {
                     Some(c) => data.value(pos, c).to_owned(),
                     None => Value::Null,
                 })

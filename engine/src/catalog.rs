@@ -5,6 +5,7 @@
 //! the data path.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
@@ -17,6 +18,8 @@ use crate::table::Table;
 pub struct Catalog {
     tables: RwLock<Vec<Arc<Table>>>,
     index_names: RwLock<Vec<IndexName>>,
+    /// Counts changes to which table stands under which name.
+    generation: AtomicU64,
 }
 
 /// A named index: which table and field it is on.
@@ -51,6 +54,7 @@ impl Catalog {
         }
         let table = Arc::new(Table::new(name, primary_key, schema));
         tables.push(table.clone());
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(table)
     }
 
@@ -58,6 +62,7 @@ impl Catalog {
     /// (in place, keeping its registration position). Returns the replaced table.
     pub fn register(&self, table: Arc<Table>) -> Option<Arc<Table>> {
         let mut tables = self.tables.write();
+        self.generation.fetch_add(1, Ordering::Release);
         match tables.iter_mut().find(|t| t.name() == table.name()) {
             Some(slot) => Some(std::mem::replace(slot, table)),
             None => {
@@ -75,6 +80,7 @@ impl Catalog {
         match tables.iter().position(|t| t.name() == name) {
             Some(i) => {
                 names.retain(|n| n.table != name);
+                self.generation.fetch_add(1, Ordering::Release);
                 Ok(tables.remove(i))
             }
             None => Err(Error::TableNotFound {
@@ -102,6 +108,13 @@ impl Catalog {
             .iter()
             .map(|t| t.name().to_owned())
             .collect()
+    }
+
+    /// Counts every change to which table stands under which name (create, drop,
+    /// register), without a lock: while it stays the same, a table found by name
+    /// earlier is still the one under that name.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The tables in registration order.
