@@ -4,10 +4,10 @@
 //! access goes through each table's own lock, so there is no database-wide lock on
 //! the data path.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
 use crate::schema::Schema;
@@ -20,6 +20,29 @@ pub struct Catalog {
     index_names: RwLock<Vec<IndexName>>,
     /// Counts changes to which table stands under which name.
     generation: AtomicU64,
+    /// Which table stood under which name at the last backup.
+    baseline: Mutex<RegistryBaseline>,
+}
+
+/// Which table stood under which name at some moment (the last backup).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryBaseline(Vec<(String, Weak<Table>)>);
+
+/// Tables created and dropped since the last backup (a table replaced under its
+/// name counts as both).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryChanges {
+    /// Tables registered since, in registration order.
+    pub created: Vec<Arc<Table>>,
+    /// Names of tables present then and dropped (or replaced) since.
+    pub dropped: Vec<String>,
+}
+
+impl RegistryChanges {
+    /// True when no table was created or dropped.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.dropped.is_empty()
+    }
 }
 
 /// A named index: which table and field it is on.
@@ -115,6 +138,62 @@ impl Catalog {
     /// earlier is still the one under that name.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Tables created and dropped since the registry baseline (the last backup).
+    pub fn registry_changes(&self) -> RegistryChanges {
+        let baseline = self.baseline.lock();
+        self.changes_since(&baseline)
+    }
+
+    fn changes_since(&self, baseline: &RegistryBaseline) -> RegistryChanges {
+        let tables = self.tables.read();
+        let was = |t: &Arc<Table>| {
+            baseline
+                .0
+                .iter()
+                .any(|(n, w)| n == t.name() && std::ptr::eq(w.as_ptr(), Arc::as_ptr(t)))
+        };
+        let created = tables.iter().filter(|t| !was(t)).cloned().collect();
+        let dropped = baseline
+            .0
+            .iter()
+            .filter(|(n, w)| {
+                !tables
+                    .iter()
+                    .any(|t| t.name() == n && std::ptr::eq(w.as_ptr(), Arc::as_ptr(t)))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        RegistryChanges { created, dropped }
+    }
+
+    /// The changes since the baseline, and the current registry made the new
+    /// baseline, in one step. Returns the old baseline too, for
+    /// [`Catalog::restore_registry`] if the backup then fails.
+    pub fn take_registry_changes(&self) -> (RegistryChanges, RegistryBaseline) {
+        let mut baseline = self.baseline.lock();
+        let changes = self.changes_since(&baseline);
+        let now = RegistryBaseline(
+            self.tables
+                .read()
+                .iter()
+                .map(|t| (t.name().to_owned(), Arc::downgrade(t)))
+                .collect(),
+        );
+        let old = std::mem::replace(&mut *baseline, now);
+        (changes, old)
+    }
+
+    /// Puts back a baseline replaced by [`Catalog::take_registry_changes`].
+    pub fn restore_registry(&self, old: RegistryBaseline) {
+        *self.baseline.lock() = old;
+    }
+
+    /// Makes the current registry the baseline (after a load: the loaded file
+    /// plays the role of a first full backup).
+    pub fn reset_registry(&self) {
+        let _ = self.take_registry_changes();
     }
 
     /// The tables in registration order.

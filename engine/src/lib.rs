@@ -24,10 +24,10 @@ pub mod schema;
 pub mod table;
 pub mod value;
 
-pub use catalog::{Catalog, IndexName};
+pub use catalog::{Catalog, IndexName, RegistryBaseline, RegistryChanges};
 pub use error::{Error, KeyProblem, Result, SchemaError};
 pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;
 pub use schema::{FieldType, Schema, SchemaField};
-pub use table::{OnConflict, RowRef, Table, TableData, UpsertAction};
+pub use table::{Changes, OnConflict, RowRef, Table, TableData, TableSnapshot, UpsertAction};
 pub use value::{DateTime, Name, Value, ValueKind, ValueRef, py_cmp, py_eq, total_cmp};

@@ -381,6 +381,66 @@ impl Tracking {
     }
 }
 
+/// A table's rows and definition captured at one moment
+/// ([`TableData::snapshot`]).
+#[derive(Clone, Debug)]
+pub struct TableSnapshot {
+    /// Secondary index definitions, in creation order.
+    pub indexes: Vec<(Name, IndexKind)>,
+    /// The automatic-key counter.
+    pub next_pk: i64,
+    data: TableData,
+}
+
+impl TableSnapshot {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.data.name
+    }
+
+    /// The primary-key field.
+    pub fn primary_key(&self) -> &str {
+        &self.data.primary_key
+    }
+
+    /// The schema of a typed table.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.data.schema.as_deref()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.data.n_live
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.data.n_live == 0
+    }
+
+    /// The rows in insertion order, as borrowed views.
+    pub fn rows(&self) -> impl Iterator<Item = RowRef<'_>> + '_ {
+        self.data.positions().map(|p| self.data.row(p))
+    }
+}
+
+/// Rows written and keys deleted since tracking was last reset
+/// ([`TableData::take_changes`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Copies of the rows written (inserted or updated), in position order.
+    pub upserts: Vec<Record>,
+    /// The keys deleted, in deletion order.
+    pub deletes: Vec<Value>,
+}
+
+impl Changes {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
 /// The data of a table, reached through [`Table::read`] / [`Table::write`].
 #[derive(Clone, Debug)]
 pub struct TableData {
@@ -721,6 +781,74 @@ impl TableData {
         let mut keys: Vec<(&HashKey, &u64)> = self.tracking.deleted.iter().collect();
         keys.sort_unstable_by_key(|(_, seq)| **seq);
         keys.into_iter().map(|(k, _)| k.0.clone()).collect()
+    }
+
+    /// The table's rows and definition at this moment, for writing out without
+    /// holding the lock: the columns are copied (plain vectors, so this is fast);
+    /// indexes are not, only their definitions.
+    pub fn snapshot(&self) -> TableSnapshot {
+        TableSnapshot {
+            indexes: self
+                .indexes()
+                .map(|(name, ix)| (name.clone(), ix.kind()))
+                .collect(),
+            next_pk: self.next_pk,
+            data: TableData {
+                name: self.name.clone(),
+                primary_key: self.primary_key.clone(),
+                schema: self.schema.clone(),
+                pk_col: self.pk_col,
+                names: self.names.clone(),
+                col_ids: self.col_ids.clone(),
+                columns: self.columns.clone(),
+                shapes: self.shapes.clone(),
+                row_shape: self.row_shape.clone(),
+                live: self.live.clone(),
+                n_live: self.n_live,
+                pk_index: PkIndex::default(),
+                indexes: Vec::new(),
+                next_pk: self.next_pk,
+                tracking: Tracking::default(),
+                last_shape: None,
+            },
+        }
+    }
+
+    /// The changes since tracking was last reset (copies of the rows written and
+    /// the keys deleted), and tracking reset, in one step: a write after this
+    /// lands in the next changes, none is lost between them.
+    pub fn take_changes(&mut self) -> Changes {
+        let changes = Changes {
+            upserts: self.dirty_records(),
+            deletes: self.deleted_keys(),
+        };
+        self.clear_tracking();
+        changes
+    }
+
+    /// Puts changes taken by [`TableData::take_changes`] back (their write
+    /// failed): a row written then counts as written again unless its key is now
+    /// deleted; a deleted key counts as deleted again unless the key is now in
+    /// the table.
+    pub fn restore_changes(&mut self, changes: &Changes) {
+        let pk = self.primary_key.clone();
+        for r in &changes.upserts {
+            if let Some(pos) = r.get(&pk).and_then(|k| self.lookup_key(k.as_ref())) {
+                self.tracking.mark_dirty(pos as usize);
+            }
+        }
+        for k in &changes.deletes {
+            if self.lookup_key(k.as_ref()).is_none() {
+                self.tracking.mark_deleted(k.clone());
+            }
+        }
+    }
+
+    /// Sets the automatic-key counter (restoring a saved table). The counter
+    /// only moves forward from the keys in use: it never goes below one more
+    /// than the largest int key.
+    pub fn set_next_key(&mut self, next: i64) {
+        self.next_pk = self.next_pk.max(next);
     }
 
     /// Approximate heap bytes used by the table (columns, shapes, indexes).
