@@ -1,0 +1,1 @@
+//! CSV import and export (python-api.md §12).

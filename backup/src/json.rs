@@ -1,0 +1,1 @@
+//! JSON in DictDB's layout (python-api.md §11.2).
