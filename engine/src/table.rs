@@ -1305,6 +1305,73 @@ impl TableData {
         Ok(rows.len())
     }
 
+    /// Replays a delta's changes (python-api.md §13.4): each upsert whose key is
+    /// in the table replaces that row as stated (fields it lacks are removed; the
+    /// row keeps its place), any other is inserted (an automatic key when its key
+    /// is absent or NULL; an int key at or past the counter moves it); then each
+    /// listed key in the table is deleted. Indexes are maintained; the schema is
+    /// not applied; nothing is marked as changed (tracking is as before, only the
+    /// version moves). Keys are checked first: an invalid one changes nothing.
+    /// Returns the upserts processed plus the deletes that removed a row.
+    pub fn apply_delta(&mut self, upserts: Vec<Record>, deletes: &[Value]) -> Result<usize> {
+        for r in &upserts {
+            if let Some(k) = r.get(&self.primary_key).filter(|k| !k.is_null()) {
+                self.check_key(k)?;
+            }
+        }
+        let tracking = self.tracking.clone();
+        let mut count = 0;
+        for r in upserts {
+            let pos = r
+                .get(&self.primary_key)
+                .filter(|k| !k.is_null())
+                .and_then(|k| self.lookup_key(k.as_ref()));
+            match pos {
+                Some(pos) => self.replace_row(pos, &r),
+                None => {
+                    self.insert(r, false)?;
+                }
+            }
+            count += 1;
+        }
+        let positions: Vec<u32> = deletes
+            .iter()
+            .filter_map(|k| self.lookup_key(k.as_ref()))
+            .collect();
+        count += self.delete_positions(&positions);
+        let version = self.tracking.version;
+        self.tracking = tracking;
+        self.tracking.version = version + 1;
+        Ok(count)
+    }
+
+    /// Replaces the row at `pos` with `record` (same key by index equality):
+    /// fields the row has and the record lacks are removed.
+    fn replace_row(&mut self, pos: u32, record: &Record) {
+        let p = pos as usize;
+        let shape = self.row_shape.get(p);
+        let cols: Vec<u32> = self.shapes.cols[shape as usize].to_vec();
+        let (keep, gone): (Vec<u32>, Vec<u32>) = cols
+            .into_iter()
+            .partition(|&c| c == self.pk_col || record.contains(&self.names[c as usize]));
+        if !gone.is_empty() {
+            for &c in &gone {
+                let old = self.columns[c as usize].get(p).to_owned();
+                if let Some(i) = self.indexes.iter().position(|(ic, _)| *ic == c) {
+                    let ix = &mut self.indexes[i].1;
+                    ix.remove(pos, Some(old.as_ref()));
+                    ix.insert(pos, None);
+                }
+                self.columns[c as usize].set_ref(p, ValueRef::Null);
+            }
+            let id = self.shapes.intern(&keep);
+            self.row_shape.set(p, id);
+        }
+        if let Some(old) = self.apply_changes(pos, record, true) {
+            self.rekey(vec![(pos, old)]);
+        }
+    }
+
     /// Applies checked changes to one row (infallible).
     /// With `index_rows`, secondary indexes follow the row here; otherwise the
     /// caller maintains them (in bulk). Returns the row's old key when the changes

@@ -2875,3 +2875,62 @@ fn update_rows_with_per_row_changes() {
     );
     assert_eq!(typed.write().update_rows(&[], true), Ok(0));
 }
+
+#[test]
+fn apply_delta_replaces_rows_in_place_and_marks_nothing() {
+    let t = Table::new("t", "id", None);
+    t.insert_many(vec![
+        record! { "id" => 1, "a" => 1, "b" => "x" },
+        record! { "id" => 2, "a" => 2, "b" => "y" },
+        record! { "id" => 3, "a" => 3 },
+    ])
+    .unwrap();
+    t.create_index("b", IndexKind::Hash);
+    t.create_index("a", IndexKind::Sorted);
+    t.write().clear_tracking();
+    let version = t.read().version();
+    let n = t
+        .write()
+        .apply_delta(
+            vec![
+                // Replaces row 1 as stated: `b` goes, `c` comes.
+                record! { "id" => 1, "a" => 10, "c" => true },
+                // New rows: an explicit key past the counter, then an automatic one.
+                record! { "id" => 7, "b" => "z" },
+                record! { "b" => "w" },
+            ],
+            &[int(2), int(99)],
+        )
+        .unwrap();
+    assert_eq!(n, 4, "three upserts and one effective delete");
+    let d = t.read();
+    check_indexes(&d);
+    let rows: Vec<Record> = d.positions().map(|p| d.record(p)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            record! { "id" => 1, "a" => 10, "c" => true },
+            record! { "id" => 3, "a" => 3 },
+            record! { "id" => 7, "b" => "z" },
+            record! { "id" => 8, "b" => "w" },
+        ]
+    );
+    assert!(!d.has_changes(), "a replayed delta marks nothing");
+    assert!(d.version() > version);
+    assert_eq!(d.next_key(), 9);
+    drop(d);
+    // An invalid key changes nothing.
+    let before = t.read().positions().count();
+    assert!(
+        t.write()
+            .apply_delta(
+                vec![
+                    record! { "id" => 20 },
+                    record! { "id" => Value::list([int(1)]) }
+                ],
+                &[]
+            )
+            .is_err()
+    );
+    assert_eq!(t.read().positions().count(), before);
+}
