@@ -8,5 +8,7 @@
 pub mod atomic;
 pub mod csv;
 pub mod json;
+pub mod manager;
+pub mod store;
 
 pub use atomic::write_atomic;

@@ -64,6 +64,11 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "dictdb", version, after_help = AFTER_HELP)]
 struct Args {
+    /// A database file (JSON, as `.save` writes it) to open; `.save` with no
+    /// argument writes back to it.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+
     /// Run SQL statements (or a dot-command) and exit; may be repeated, runs in
     /// order and stops with exit status 1 at the first error.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
@@ -104,6 +109,16 @@ fn main() -> ExitCode {
     let mut shell = Shell::new(Database::new(), out);
     shell.set_mode(args.mode);
     shell.set_timer(args.timer);
+    if let Some(file) = &args.file {
+        // Quietly: the note would precede script output.
+        let mode = shell.mode();
+        shell.set_mode(Mode::Csv);
+        let opened = shell.open(file);
+        shell.set_mode(mode);
+        if let Err(e) = opened {
+            return report(&e);
+        }
+    }
     let stdin_is_terminal = io::stdin().is_terminal();
 
     if let Some(n) = args.demo {

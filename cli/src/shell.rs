@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dictdb::{Database, FieldType, IndexKind, Output, SqlError, Table};
@@ -21,15 +21,15 @@ pub const HELP: &str = "\
 .mode [MODE]           Set the output mode (table, csv, json, line), or show it
 .timer on|off          Print the run time of each statement
 .read FILE             Run the SQL and dot-commands of FILE (stops at its first error)
-.open FILE             (not available yet: files arrive with persistence)
-.save FILE             (not available yet: files arrive with persistence)
+.open FILE             Load a saved database (JSON) into the shell, replacing the
+                       current one; a file that does not exist starts empty
+.save [FILE]           Save the database as JSON (to the file opened, by default)
+.backup DIR [delta]    Write a full backup (or a delta) into DIR
+.restore DIR           Replace the database with DIR's newest full backup + deltas
 .quit, .exit           Leave the shell
 
 SQL statements end with `;` and may span lines. Dot-commands are read only at the
 start of input (not in the middle of a statement).";
-
-/// The message of `.open` and `.save` until the database can live in a file.
-pub const NOT_AVAILABLE: &str = "not available yet: files arrive with persistence";
 
 /// How deeply `.read` may nest (a file that reads itself stops here).
 const MAX_READ_DEPTH: usize = 16;
@@ -64,12 +64,6 @@ pub enum ShellError {
     NoTable {
         /// The name given.
         name: String,
-    },
-    /// A command that needs persistence (`.open`, `.save`).
-    #[error("{command} is {NOT_AVAILABLE}")]
-    NotAvailable {
-        /// The command (`.open`).
-        command: String,
     },
     /// A script could not be read.
     #[error("cannot read {path}: {source}")]
@@ -119,6 +113,8 @@ pub enum Flow {
 /// The shell: a database, the output settings and where output goes.
 pub struct Shell {
     db: Database,
+    /// The file `.open` loaded (where `.save` writes by default).
+    file: Option<PathBuf>,
     mode: Mode,
     timer: bool,
     out: Box<dyn Write>,
@@ -140,11 +136,87 @@ impl Shell {
     pub fn new(db: Database, out: Box<dyn Write>) -> Shell {
         Shell {
             db,
+            file: None,
             mode: Mode::Table,
             timer: false,
             out,
             read_depth: 0,
         }
+    }
+
+    /// Loads a saved database into the shell (a file that does not exist yet
+    /// starts an empty database that `.save` will write there).
+    pub fn open(&mut self, path: &Path) -> Result<(), ShellError> {
+        let start = Instant::now();
+        let db = if path.exists() {
+            Database::load(path)?
+        } else {
+            Database::new()
+        };
+        let n: usize = db
+            .table_names()
+            .iter()
+            .filter_map(|t| db.table(t).ok())
+            .map(|t| t.len())
+            .sum();
+        self.db = db;
+        self.file = Some(path.to_path_buf());
+        self.note(&format!(
+            "opened {} ({} tables, {n} rows, {})",
+            path.display(),
+            self.db.table_names().len(),
+            format_duration(start.elapsed())
+        ))
+    }
+
+    fn save(&mut self, path: &Path) -> Result<(), ShellError> {
+        let start = Instant::now();
+        self.db.save(path)?;
+        self.note(&format!(
+            "saved {} ({})",
+            path.display(),
+            format_duration(start.elapsed())
+        ))
+    }
+
+    fn backup(&mut self, dir: &Path, delta: bool) -> Result<(), ShellError> {
+        use dictdb_backup::manager::{BackupKind, new_backup_path};
+        std::fs::create_dir_all(dir).map_err(|source| ShellError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let kind = if delta {
+            BackupKind::Delta
+        } else {
+            BackupKind::Full
+        };
+        let path = new_backup_path(dir, kind);
+        let wrote = if delta {
+            self.db.save_delta(&path)?
+        } else {
+            self.db.backup_full(&path)?;
+            true
+        };
+        if wrote {
+            self.note(&format!("wrote {}", path.display()))
+        } else {
+            self.note("no changes since the last backup: nothing written")
+        }
+    }
+
+    fn restore(&mut self, dir: &Path) -> Result<(), ShellError> {
+        let (db, report) = Database::restore(dir)?;
+        self.db = db;
+        self.note(&format!("restored {}: {report}", dir.display()))
+    }
+
+    /// A line about what a dot-command did (in table and line modes only, so
+    /// csv and json output stay pure data).
+    fn note(&mut self, text: &str) -> Result<(), ShellError> {
+        if matches!(self.mode, Mode::Table | Mode::Line) {
+            self.write(&format!("{text}\n"))?;
+        }
+        Ok(())
     }
 
     /// The database.
@@ -333,12 +405,47 @@ impl Shell {
                     usage: ".read FILE",
                 });
             }
-            // Persistence: `.open FILE` will load a saved database into the shell
-            // and `.save FILE` will write it out, once the engine can save and load
-            // (the JSON save/load of the roadmap). Until then both say so.
-            (".open" | ".save", _) => {
-                return Err(ShellError::NotAvailable {
-                    command: command.clone(),
+            (".open", [path]) => self.open(Path::new(path))?,
+            (".open", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".open FILE",
+                });
+            }
+            (".save", []) => match self.file.clone() {
+                Some(path) => self.save(&path)?,
+                None => {
+                    return Err(ShellError::Usage {
+                        usage: ".save FILE (no file is open)",
+                    });
+                }
+            },
+            (".save", [path]) => self.save(Path::new(path))?,
+            (".save", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".save [FILE]",
+                });
+            }
+            (".backup", [dir] | [dir, _]) => {
+                let delta = match args.get(1).map(|s| s.as_str()) {
+                    None => false,
+                    Some("delta") => true,
+                    Some(_) => {
+                        return Err(ShellError::Usage {
+                            usage: ".backup DIR [delta]",
+                        });
+                    }
+                };
+                self.backup(Path::new(dir), delta)?;
+            }
+            (".backup", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".backup DIR [delta]",
+                });
+            }
+            (".restore", [dir]) => self.restore(Path::new(dir))?,
+            (".restore", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".restore DIR",
                 });
             }
             _ => {
@@ -610,11 +717,10 @@ mod tests {
             (".frobnicate", "unknown command .frobnicate"),
             (".mode box", "unknown mode \"box\""),
             (".timer maybe", "usage: .timer on|off"),
-            (
-                ".open x.db",
-                ".open is not available yet: files arrive with persistence",
-            ),
-            (".save x.db", ".save is not available yet"),
+            (".open", "usage: .open FILE"),
+            (".save", "usage: .save FILE (no file is open)"),
+            (".backup", "usage: .backup DIR [delta]"),
+            (".restore /nonexistent-dir-xyz", "/nonexistent-dir-xyz"),
             (".read /nonexistent/x.sql", "cannot read /nonexistent/x.sql"),
         ] {
             let e = sh.run_dot(line).expect_err(line).to_string();

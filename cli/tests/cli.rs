@@ -312,12 +312,9 @@ fn dot_command_errors_and_quit() {
         err,
         "Error: unknown command .frobnicate (enter .help for the list)\n"
     );
-    let (code, _, err) = run(&["-c", ".open x.db"], "");
+    let (code, _, err) = run(&["-c", ".open /nonexistent/x.json", "-c", ".save"], "");
     assert_eq!(code, 1);
-    assert_eq!(
-        err,
-        "Error: .open is not available yet: files arrive with persistence\n"
-    );
+    assert!(err.starts_with("Error: /nonexistent/x.json: "), "{err}");
     // `.quit` ends a script without error; what follows does not run.
     let (code, out, err) = run(
         &[],
@@ -332,7 +329,8 @@ fn dot_command_errors_and_quit() {
     assert!(out.ends_with("| 0.5 |\n+-----+\n(1 row)\n"), "{out}");
     let help = commands(&[".help"]);
     for command in [
-        ".tables", ".schema", ".indexes", ".mode", ".timer", ".read", ".open", ".save", ".quit",
+        ".tables", ".schema", ".indexes", ".mode", ".timer", ".read", ".open", ".save", ".backup",
+        ".restore", ".quit",
     ] {
         assert!(help.contains(command), "{command} missing from .help");
     }
@@ -426,4 +424,72 @@ fn interactive_session() {
     let history = std::fs::read_to_string(home.join(".dictdb_history")).unwrap_or_default();
     assert!(history.contains(".tables"), "history: {history:?}");
     let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn save_open_backup_and_restore() {
+    let dir = std::env::temp_dir().join(format!("dictdb-cli-persist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("db.json");
+    let backups = dir.join("backups");
+    let f = file.to_str().unwrap();
+    let b = backups.to_str().unwrap();
+    let (code, out, err) = run(
+        &[
+            "-c",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'Zoë')",
+            "-c",
+            &format!(".save {f}"),
+            "-c",
+            &format!(".backup {b}"),
+            "-c",
+            "INSERT INTO t VALUES (2, 'Ada')",
+            "-c",
+            &format!(".backup {b} delta"),
+            "-c",
+            &format!(".backup {b} delta"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("saved {f} (")), "{out}");
+    assert!(
+        out.contains("no changes since the last backup: nothing written"),
+        "{out}"
+    );
+    // A file given on the command line is opened; `.restore` replays the backups.
+    let (code, out, err) = run(&[f, "-c", "SELECT * FROM t"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("|  1 | Zoë  |"), "{out}");
+    assert!(!out.contains("Ada"), "{out}");
+    let (code, out, err) = run(
+        &[
+            "-c",
+            &format!(".restore {b}"),
+            "-c",
+            "SELECT name FROM t ORDER BY id",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 delta(s)"), "{out}");
+    assert!(out.contains("| Zoë  |\n| Ada  |"), "{out}");
+    // `.open` of a new file starts empty, and `.save` writes there.
+    let fresh = dir.join("fresh.json");
+    let fr = fresh.to_str().unwrap();
+    let (code, _, err) = run(
+        &[
+            "-c",
+            &format!(".open {fr}"),
+            "-c",
+            "CREATE TABLE u (id INTEGER PRIMARY KEY)",
+            "-c",
+            ".save",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(fresh.exists());
+    std::fs::remove_dir_all(dir).unwrap();
 }

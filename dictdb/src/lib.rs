@@ -37,6 +37,7 @@
 //! The crate re-exports the engine's values and records and the query layer's
 //! builder; [`Database`] and [`Table`] are the entry points.
 
+mod persist;
 mod plan_cache;
 mod sql;
 
@@ -45,6 +46,8 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+pub use dictdb_backup::manager::{BackupManager, BackupOptions, BackupOutcome};
+pub use dictdb_backup::store::{PersistError, RestoreReport};
 pub use dictdb_engine::{
     DateTime, Error as EngineError, FieldType, IndexKind, IndexName, KeyProblem, Name, OnConflict,
     Record, RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef,
@@ -54,6 +57,7 @@ pub use dictdb_query::sql::{Params, Position, SqlError};
 pub use dictdb_query::{
     Agg, AggFunc, Aggregation, Expr, OrderKey, PlannerConfig, Query, QueryError, col, lit,
 };
+pub use persist::PersistFailure;
 pub use plan_cache::STATEMENT_CACHE_SIZE;
 pub use sql::{Output, PreparedStatement};
 
@@ -71,6 +75,9 @@ pub enum Error {
     /// SQL text that does not parse, is not supported, or names what does not exist.
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// Saving, loading, backing up or restoring (names the file and table).
+    #[error(transparent)]
+    Persist(persist::PersistFailure),
 }
 
 impl From<QueryError> for Error {

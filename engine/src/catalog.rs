@@ -190,6 +190,20 @@ impl Catalog {
         *self.baseline.lock() = old;
     }
 
+    /// Counts replayed changes as backed up: names dropped leave the baseline,
+    /// tables created join it (a replayed delta is not a change to back up).
+    pub fn update_baseline(&self, dropped: &[String], created: &[Arc<Table>]) {
+        let mut baseline = self.baseline.lock();
+        baseline
+            .0
+            .retain(|(n, _)| !dropped.contains(n) && !created.iter().any(|t| t.name() == n));
+        baseline.0.extend(
+            created
+                .iter()
+                .map(|t| (t.name().to_owned(), Arc::downgrade(t))),
+        );
+    }
+
     /// Makes the current registry the baseline (after a load: the loaded file
     /// plays the role of a first full backup).
     pub fn reset_registry(&self) {

@@ -238,10 +238,9 @@ impl<'a> RowRef<'a> {
     }
 
     /// The fields in stored order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a Name, ValueRef<'a>)> + 'a {
-        let (data, pos) = (self.data, self.pos as usize);
-        self.cols
-            .iter()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a Name, ValueRef<'a>)> + use<'a> {
+        let (data, pos, cols) = (self.data, self.pos as usize, self.cols);
+        cols.iter()
             .map(move |&c| (&data.names[c as usize], data.columns[c as usize].get(pos)))
     }
 

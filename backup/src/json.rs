@@ -1,1 +1,0 @@
-//! JSON in DictDB's layout (python-api.md §11.2).

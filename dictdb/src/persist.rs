@@ -1,0 +1,123 @@
+//! Persistence through the database: JSON save/load, backups and deltas, restore
+//! (the `dictdb-backup` crate over this database's catalog).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use dictdb_backup::manager::{BackupError, BackupSource};
+use dictdb_backup::store::{self, PersistError, RestoreReport};
+
+use crate::{Database, Error, Result};
+
+/// A persistence error (shared, so [`Error`] stays cheap to clone).
+#[derive(Clone, Debug)]
+pub struct PersistFailure(pub Arc<PersistError>);
+
+impl PartialEq for PersistFailure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Display for PersistFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PersistFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+impl From<PersistError> for Error {
+    fn from(e: PersistError) -> Self {
+        Error::Persist(PersistFailure(Arc::new(e)))
+    }
+}
+
+impl Database {
+    fn with_catalog(catalog: dictdb_engine::Catalog) -> Database {
+        Database {
+            catalog,
+            ..Database::default()
+        }
+    }
+
+    /// Saves every table to `path` as JSON in DictDB's layout (plus index
+    /// definitions and the key counter), atomically: a temporary file beside it,
+    /// fsynced, renamed over it. Each table is captured under its read lock (a
+    /// copy of its columns), so writers wait only for the copy, not the file.
+    /// Change tracking is untouched.
+    ///
+    /// ```
+    /// use dictdb::{Database, Value, record};
+    /// let dir = std::env::temp_dir().join(format!("dictdb-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("db.json");
+    /// let db = Database::new();
+    /// db.create_table("users", "id")?.insert(record! { "name" => "Zoë" })?;
+    /// db.save(&path)?;
+    /// let back = Database::load(&path)?;
+    /// assert_eq!(back.table("users")?.get(&Value::Int(1)), Some(record! { "id" => 1, "name" => "Zoë" }));
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        Ok(store::save(&self.catalog, path.as_ref())?)
+    }
+
+    /// Loads a database saved by [`Database::save`] or by DictDB. Every table is
+    /// built completely (records under the insert rules, the counter, the
+    /// indexes) before any is registered; errors name the file, table and
+    /// record. Tracking starts clean.
+    pub fn load(path: impl AsRef<Path>) -> Result<Database> {
+        Ok(Database::with_catalog(store::load(path.as_ref())?))
+    }
+
+    /// True when a table has changes, or tables were created or dropped, since
+    /// the last backup.
+    pub fn has_changes(&self) -> bool {
+        store::has_changes(&self.catalog)
+    }
+
+    /// A full backup to `path` (as [`Database::save`]), resetting change
+    /// tracking in the same step as each table's snapshot.
+    pub fn backup_full(&self, path: impl AsRef<Path>) -> Result<()> {
+        Ok(store::backup_full(&self.catalog, path.as_ref())?)
+    }
+
+    /// Writes the changes since the last backup to a delta file; `false` (and
+    /// nothing written) when nothing changed. Tracking is reset with the
+    /// snapshot of the changes; if the write fails, the changes are kept.
+    pub fn save_delta(&self, path: impl AsRef<Path>) -> Result<bool> {
+        Ok(store::backup_delta(&self.catalog, path.as_ref())?)
+    }
+
+    /// Replays a delta file onto this database; returns the upserts processed
+    /// plus the deletes that removed a row.
+    pub fn apply_delta(&self, path: impl AsRef<Path>) -> Result<usize> {
+        Ok(store::apply_delta(&self.catalog, path.as_ref())?)
+    }
+
+    /// Restores a backup directory: the newest readable full backup and the
+    /// deltas after it (the report says what was used and skipped).
+    pub fn restore(dir: impl AsRef<Path>) -> Result<(Database, RestoreReport)> {
+        let (catalog, report) = store::restore(dir.as_ref())?;
+        Ok((Database::with_catalog(catalog), report))
+    }
+}
+
+/// A database is what a [`BackupManager`](dictdb_backup::manager::BackupManager)
+/// backs up.
+impl BackupSource for Database {
+    fn backup_full(&self, path: &Path) -> std::result::Result<(), BackupError> {
+        Ok(store::backup_full(&self.catalog, path)?)
+    }
+
+    fn backup_delta(&self, path: &Path) -> std::result::Result<bool, BackupError> {
+        Ok(store::backup_delta(&self.catalog, path)?)
+    }
+}
