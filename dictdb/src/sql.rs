@@ -332,6 +332,18 @@ impl Database {
                 Ok(Output::Done)
             }
             Statement::DropIndex { names, if_exists } => {
+                // All or nothing: every name must exist before any is dropped.
+                if !*if_exists {
+                    let known = self.catalog.index_names();
+                    if let Some(missing) =
+                        names.iter().find(|n| !known.iter().any(|k| k.name == **n))
+                    {
+                        return Err(EngineError::IndexNotFound {
+                            index: missing.clone(),
+                        }
+                        .into());
+                    }
+                }
                 for name in names {
                     match self.catalog.drop_named_index(name) {
                         Err(EngineError::IndexNotFound { .. }) if *if_exists => {}
@@ -343,6 +355,11 @@ impl Database {
                 Ok(Output::Done)
             }
             Statement::DropTable { names, if_exists } => {
+                if !*if_exists {
+                    for name in names {
+                        self.sql_table(name)?;
+                    }
+                }
                 for name in names {
                     match self.drop_table(name) {
                         Err(Error::Engine(EngineError::TableNotFound { .. })) if *if_exists => {}
@@ -469,8 +486,40 @@ fn upsert(
             t.name()
         )));
     }
-    if let ConflictAction::Update { assignments, .. } = &conflict.action {
+    if let ConflictAction::Update {
+        assignments,
+        filter,
+    } = &conflict.action
+    {
         check_names(t, assignments.iter().map(|(n, _)| n))?;
+        // Right-hand sides and WHERE read the existing row and `excluded.*`.
+        let read: Vec<Name> = assignments
+            .iter()
+            .map(|(_, e)| e)
+            .chain(filter)
+            .flat_map(|e| e.columns())
+            .map(|c| match c.strip_prefix(EXCLUDED) {
+                Some(bare) => Name::from(bare),
+                None => c,
+            })
+            .collect();
+        check_names(t, read.iter())?;
+    }
+    // Every proposed row must fit the table, whether it is inserted, skipped or
+    // used for an update (as SQLite and PostgreSQL check it).
+    if let Some(schema) = t.schema() {
+        for r in &records {
+            let auto_key = r.get(&pk).is_none_or(Value::is_null);
+            let checked = if auto_key {
+                // The key is assigned on insert: check the rest.
+                &r.clone().with(pk.as_str(), Value::Int(0))
+            } else {
+                r
+            };
+            schema
+                .validate(t.name(), checked)
+                .map_err(|e| Error::Engine(EngineError::Schema(e)))?;
+        }
     }
     let mut data = t.engine().write();
     // Sort the proposed rows: free keys to insert, taken keys to skip or update.

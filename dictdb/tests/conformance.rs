@@ -64,18 +64,15 @@
 //!
 //! # Indexes
 //!
-//! Fixtures create indexes with the SQL of sql.md, `CREATE INDEX [IF NOT EXISTS] name
-//! ON t (col) [USING HASH | BTREE]`. Until the SQL front end supports that statement,
-//! the runner performs it through the Rust API (`Table::create_index`, BTREE =
-//! [`IndexKind::Sorted`], the default) — *only* when `execute` reports the statement
-//! as unsupported, so once CREATE INDEX lands the real implementation runs and the
-//! shim ([`create_index_shim`]) is dead code to delete.
+//! Fixtures create and drop indexes with the SQL of sql.md, `CREATE INDEX [IF NOT EXISTS]
+//! name ON t (col) [USING HASH | BTREE]` and `DROP INDEX [IF EXISTS] name`, like any other
+//! statement (`tests/sql/indexes.slt` is about them).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use dictdb::{Database, Error, IndexKind, Output, Params, PlannerConfig, SqlError, Value};
+use dictdb::{Database, Error, Output, Params, PlannerConfig, Value};
 use sqllogictest::{ColumnType, DB, DBOutput, Runner};
 
 // ----- column types ------------------------------------------------------------------
@@ -332,51 +329,15 @@ fn is_explain(sql: &str) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case("explain"))
 }
 
-/// `execute`, with the CREATE INDEX shim (see the module documentation).
-fn execute(db: &Database, sql: &str, params: &Params) -> Result<Output, Error> {
-    match db.execute(sql, params.clone()) {
-        Err(Error::Sql(SqlError::Unsupported { feature, .. }))
-            if feature.to_ascii_uppercase().contains("CREATE INDEX") =>
-        {
-            create_index_shim(db, sql)
-        }
-        other => other,
-    }
-}
-
-/// `CREATE INDEX [IF NOT EXISTS] name ON t (col) [USING HASH | BTREE]` through the
-/// Rust API, while the SQL front end lacks it. The index name is not kept.
-fn create_index_shim(db: &Database, sql: &str) -> Result<Output, Error> {
-    let re = regex::Regex::new(
-        r"(?is)^\s*CREATE\s+INDEX\s+(IF\s+NOT\s+EXISTS\s+)?\w+\s+ON\s+(\w+)\s*\(\s*(\w+)\s*\)\s*(?:USING\s+(HASH|BTREE)\s*)?;?\s*$",
-    )
-    .unwrap();
-    let Some(c) = re.captures(sql) else {
-        panic!("[conformance runner] the CREATE INDEX shim cannot read: {sql}");
-    };
-    let kind = match c.get(4).map(|m| m.as_str().to_ascii_uppercase()) {
-        Some(k) if k == "HASH" => IndexKind::Hash,
-        _ => IndexKind::Sorted,
-    };
-    let created = db.table(&c[2])?.create_index(&c[3], kind);
-    assert!(
-        created || c.get(1).is_some(),
-        "[conformance runner] CREATE INDEX shim: {} already has an index on {}",
-        &c[2],
-        &c[3]
-    );
-    Ok(Output::Done)
-}
-
 impl DB for Engine {
     type Error = RunError;
     type ColumnType = Ty;
 
     fn run(&mut self, text: &str) -> Result<DBOutput<Ty>, RunError> {
         let p = pragmas(text).map_err(RunError::Runner)?;
-        let out = execute(&self.db, &p.sql, &p.params);
+        let out = self.db.execute(&p.sql, p.params.clone());
         if let Some(shadow) = &self.shadow {
-            let other = execute(shadow, &p.sql, &p.params);
+            let other = shadow.execute(&p.sql, p.params.clone());
             let (a, b) = (show_outcome(&out), show_outcome(&other));
             if a != b && !is_explain(&p.sql) {
                 self.divergences.lock().unwrap().push(format!(

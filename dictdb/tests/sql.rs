@@ -960,3 +960,88 @@ fn unary_minus_and_qualified_names() {
     );
     assert!(err.contains("column 8"), "{err}");
 }
+
+#[test]
+fn question_marks_bind_in_the_order_written() {
+    let db = db();
+    let q = |sql: &str, params: Vec<Value>| rows(db.execute(sql, params).unwrap());
+    // HAVING and ORDER BY are translated before WHERE; binding follows the text.
+    assert_eq!(
+        q(
+            "SELECT city, count(*) FROM people WHERE age > ? GROUP BY city HAVING count(*) > ?",
+            vec![Value::Int(30), Value::Int(1)]
+        ),
+        [vec![Value::str("London"), Value::Int(2)]]
+    );
+    assert_eq!(
+        q(
+            "SELECT id FROM people WHERE age > ? ORDER BY age + ? DESC",
+            vec![Value::Int(41), Value::Int(3)]
+        ),
+        [vec![Value::Int(5)], vec![Value::Int(2)]]
+    );
+    assert_eq!(
+        q(
+            "SELECT id FROM people WHERE ? LIKE ? AND id = 1",
+            vec![Value::str("Ada"), Value::str("A%")]
+        ),
+        [vec![Value::Int(1)]]
+    );
+    assert_eq!(
+        q(
+            "SELECT trim(LEADING ? FROM ?) FROM people WHERE id = 1",
+            vec![Value::str("x"), Value::str("xxaxx")]
+        ),
+        [vec![Value::str("axx")]]
+    );
+}
+
+#[test]
+fn upserts_check_every_row_and_every_column() {
+    let db = db();
+    let q = |sql: &str| db.execute(sql, ());
+    let before = rows(q("SELECT * FROM people ORDER BY id").unwrap());
+    for (bad, want) in [
+        (
+            "INSERT INTO people (id, name) VALUES (1, 'x') ON CONFLICT DO UPDATE SET age = zz",
+            "no column named zz",
+        ),
+        (
+            "INSERT INTO people (id, name) VALUES (1, 'x') ON CONFLICT DO UPDATE \
+             SET name = excluded.zz",
+            "no column named zz",
+        ),
+        (
+            "INSERT INTO people (id, name) VALUES (1, 'x') ON CONFLICT DO UPDATE \
+             SET name = excluded.name WHERE zz > 1",
+            "no column named zz",
+        ),
+        // A conflicting row still has to fit the table.
+        (
+            "INSERT INTO people (id, name, age) VALUES (1, 'x', 'old') ON CONFLICT DO NOTHING",
+            "expects type int",
+        ),
+        (
+            "INSERT INTO people (id) VALUES (1) ON CONFLICT DO NOTHING",
+            "missing field 'name'",
+        ),
+        ("DROP INDEX nothing_here", "does not exist"),
+        (
+            "DROP TABLE people, nothing_here",
+            "no table named nothing_here",
+        ),
+    ] {
+        let err = q(bad).unwrap_err().to_string();
+        assert!(err.contains(want), "{bad}: {err}");
+    }
+    assert_eq!(rows(q("SELECT * FROM people ORDER BY id").unwrap()), before);
+    // An automatic key is not a missing field.
+    assert_eq!(
+        q("INSERT INTO people (id, name) VALUES (NULL, 'auto') ON CONFLICT DO NOTHING").unwrap(),
+        Output::Affected(1)
+    );
+    // DROP of several names is all or nothing.
+    q("CREATE INDEX a1 ON people (score)").unwrap();
+    assert!(q("DROP INDEX a1, nothing").is_err());
+    assert_eq!(db.index_names().len(), 1);
+}

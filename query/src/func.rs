@@ -162,7 +162,13 @@ impl Func {
                     Some(other) => return Err(self.wrong("an integer number of digits", *other)),
                 };
                 match a.as_number() {
-                    Some(Number::Int(i)) => Value::Int(round_int(i, digits)),
+                    Some(Number::Int(i)) => {
+                        Value::Int(round_int(i, digits).ok_or(QueryError::Overflow {
+                            op: "round",
+                            left: Value::Int(i),
+                            right: Value::Int(digits),
+                        })?)
+                    }
                     Some(Number::Float(x)) => Value::Float(round_float(x, digits)),
                     None => return Err(self.wrong("a number", a)),
                 }
@@ -285,20 +291,20 @@ fn round_decimal_text(text: &str, digits: usize) -> Option<f64> {
 
 /// Rounds an integer at `digits` places: unchanged for `digits >= 0`, else to the
 /// nearest multiple of 10^-digits, half away from zero (saturating).
-fn round_int(i: i64, digits: i64) -> i64 {
+fn round_int(i: i64, digits: i64) -> Option<i64> {
     if digits >= 0 {
-        return i;
+        return Some(i);
     }
     let Some(scale) = 10i64.checked_pow((-digits) as u32) else {
-        return 0;
+        return Some(0);
     };
     let half = scale / 2;
     let r = i % scale;
     let base = i - r;
     if r.abs() >= half {
-        base.saturating_add(if i < 0 { -scale } else { scale })
+        base.checked_add(if i < 0 { -scale } else { scale })
     } else {
-        base
+        Some(base)
     }
 }
 
@@ -307,7 +313,8 @@ fn round_int(i: i64, digits: i64) -> i64 {
 fn substr_range(n: usize, start: i64, len: Option<i64>) -> (usize, usize) {
     let n = n as i64;
     let mut p1 = start;
-    let mut p2 = len.unwrap_or(n.saturating_add(1).max(1));
+    // No length: everything to the end, however far before the start Y is.
+    let mut p2 = len.unwrap_or(i64::MAX / 4);
     if p1 < 0 {
         p1 = p1.saturating_add(n);
         if p1 < 0 {
@@ -356,6 +363,8 @@ mod tests {
         assert_eq!(s(3, Some(-2)), Value::str("he"));
         assert_eq!(s(9, Some(2)), Value::str(""));
         assert_eq!(s(-9, Some(6)), Value::str("he"));
+        assert_eq!(s(-7, None), Value::str("hello"));
+        assert_eq!(s(0, None), Value::str("hello"));
         assert_eq!(
             call(
                 Func::Substr,
@@ -378,6 +387,7 @@ mod tests {
         assert_eq!(r(Value::Int(-1250), -2), Value::Int(-1300));
         assert_eq!(r(Value::Int(7), 2), Value::Int(7));
         assert_eq!(r(Value::Float(0.125), 2), Value::Float(0.13));
+        assert!(call(Func::Round, &[Value::Int(i64::MAX), Value::Int(-1)]).is_err());
     }
 
     #[test]

@@ -24,8 +24,26 @@ use crate::plan::{OrderKey, Query};
 /// [`Expr::Param`]s.
 pub(super) fn prepare(sql: &str) -> Result<Prepared, SqlError> {
     let ast = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| syntax_error(sql, e))?;
+    // `?` placeholders are numbered in the order they are written (translation
+    // visits clauses in another order), from their positions in the tokens.
+    let question_marks = sqlparser::tokenizer::Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .map(|tokens| {
+            tokens
+                .iter()
+                .filter(
+                    |t| matches!(&t.token, sqlparser::tokenizer::Token::Placeholder(p) if p == "?"),
+                )
+                .map(|t| Position {
+                    line: t.span.start.line,
+                    column: t.span.start.column,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut cx = Cx {
         sql,
+        question_marks,
         next_param: 0,
         slots: Vec::new(),
         named: None,
@@ -47,7 +65,9 @@ pub(super) fn prepare(sql: &str) -> Result<Prepared, SqlError> {
 /// Translation state: the text (for error snippets) and the placeholders met.
 struct Cx<'a> {
     sql: &'a str,
-    /// The next `?` parameter (0-based).
+    /// Where each `?` stands, in the order written (its index is its place here).
+    question_marks: Vec<Position>,
+    /// The next `?` parameter (0-based), for a `?` without a known position.
     next_param: usize,
     /// Every placeholder index met, with how it was written and where.
     slots: Vec<ParamSlot>,
@@ -947,9 +967,14 @@ impl Cx<'_> {
                 None => self.slots.len(),
             }
         } else if p == "?" {
-            let i = self.next_param;
-            self.next_param += 1;
-            i
+            match at.and_then(|at| self.question_marks.iter().position(|q| *q == at)) {
+                Some(i) => i,
+                None => {
+                    let i = self.next_param;
+                    self.next_param += 1;
+                    i
+                }
+            }
         } else {
             match p[1..].parse::<usize>() {
                 Ok(n) if n >= 1 => n - 1,
