@@ -84,8 +84,26 @@ fn format_error(path: &Path) -> impl FnOnce(JsonError) -> PersistError + '_ {
     }
 }
 
+/// Rows between two progress reports.
+const PROGRESS_EVERY: u64 = 65_536;
+
+/// A progress report: rows written so far, rows in all.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
 /// Writes snapshots as a database file.
-fn write_snapshots(path: &Path, snaps: &[TableSnapshot]) -> Result<(), PersistError> {
+fn write_snapshots(
+    path: &Path,
+    snaps: &[TableSnapshot],
+    progress: Option<Progress<'_>>,
+) -> Result<(), PersistError> {
+    let total: u64 = snaps.iter().map(|s| s.len() as u64).sum();
+    let done = std::cell::Cell::new(0u64);
+    let progress = std::cell::RefCell::new(progress);
+    let report = |n: u64| {
+        if let Some(p) = progress.borrow_mut().as_mut() {
+            p(n, total);
+        }
+    };
     write_atomic(path, |w| {
         write_database(
             w,
@@ -95,11 +113,18 @@ fn write_snapshots(path: &Path, snaps: &[TableSnapshot]) -> Result<(), PersistEr
                 schema: s.schema(),
                 indexes: &s.indexes,
                 next_pk: s.next_pk,
-                rows: s.rows().map(|r| r.iter()),
+                rows: s.rows().map(|r| {
+                    done.set(done.get() + 1);
+                    if done.get() % PROGRESS_EVERY == 0 {
+                        report(done.get());
+                    }
+                    r.iter()
+                }),
             }),
         )
         .map_err(std::io::Error::other)
     })
+    .inspect(|_| report(total))
     .map_err(|e| match e.downcast::<JsonError>() {
         Ok(json) => format_error(path)(json),
         Err(e) => io_error(path)(e),
@@ -110,12 +135,22 @@ fn write_snapshots(path: &Path, snaps: &[TableSnapshot]) -> Result<(), PersistEr
 /// atomically. Each table is one consistent moment (copied under its read
 /// lock); tables are captured one after another. Change tracking is untouched.
 pub fn save(catalog: &Catalog, path: &Path) -> Result<(), PersistError> {
+    save_with_progress(catalog, path, None)
+}
+
+/// [`save`], reporting the rows written as it goes (every 65,536 rows and at
+/// the end).
+pub fn save_with_progress(
+    catalog: &Catalog,
+    path: &Path,
+    progress: Option<Progress<'_>>,
+) -> Result<(), PersistError> {
     let snaps: Vec<TableSnapshot> = catalog
         .tables()
         .iter()
         .map(|t| t.read().snapshot())
         .collect();
-    write_snapshots(path, &snaps)
+    write_snapshots(path, &snaps, progress)
 }
 
 /// Builds a table from its definition and records (not registered): records
@@ -206,7 +241,7 @@ pub fn backup_full(catalog: &Catalog, path: &Path) -> Result<(), PersistError> {
         drop(data);
         taken.tables.push((t, changes));
     }
-    write_snapshots(path, &snaps).inspect_err(|_| taken.put_back(catalog))
+    write_snapshots(path, &snaps, None).inspect_err(|_| taken.put_back(catalog))
 }
 
 /// A delta backup to `path` (python-api.md §13.3): the rows written and keys

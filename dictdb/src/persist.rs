@@ -69,6 +69,20 @@ impl Database {
         Ok(store::save(&self.catalog, path.as_ref())?)
     }
 
+    /// [`Database::save`], calling `progress(rows_written, rows_in_all)` as it
+    /// goes (every 65,536 rows and at the end): for progress bars.
+    pub fn save_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        Ok(store::save_with_progress(
+            &self.catalog,
+            path.as_ref(),
+            Some(progress),
+        )?)
+    }
+
     /// Loads a database saved by [`Database::save`] or by DictDB. Every table is
     /// built completely (records under the insert rules, the counter, the
     /// indexes) before any is registered; errors name the file, table and

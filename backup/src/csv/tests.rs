@@ -948,27 +948,3 @@ proptest! {
         prop_assert_eq!(back, records);
     }
 }
-
-#[test]
-#[ignore]
-fn perf_probe() {
-    let mut text = String::from("id,name,age,score,city\n");
-    for i in 0..500_000 {
-        text.push_str(&format!("{i},name{i},{},{}.5,\"City, {}\"\n", i % 90, i % 1000, i % 50));
-    }
-    let t = std::time::Instant::now();
-    let (_, records) = read_csv(text.as_bytes(), &ImportOptions::default()).unwrap();
-    eprintln!("read {} rows ({} MB) in {:?}", records.len(), text.len() / 1_000_000, t.elapsed());
-    let t = std::time::Instant::now();
-    let mut out = Vec::new();
-    write_csv(&mut out, &records, &ExportOptions::default()).unwrap();
-    eprintln!("wrote in {:?}", t.elapsed());
-    let catalog = Catalog::new();
-    let dir = scratch("perf");
-    let path = dir.join("p.csv");
-    fs::write(&path, &text).unwrap();
-    let t = std::time::Instant::now();
-    import_csv(&catalog, &path, "p", &ImportOptions::default()).unwrap();
-    eprintln!("import in {:?}", t.elapsed());
-    fs::remove_dir_all(dir).unwrap();
-}
