@@ -26,6 +26,9 @@ pub const HELP: &str = "\
 .save [FILE]           Save the database as JSON (to the file opened, by default)
 .backup DIR [delta]    Write a full backup (or a delta) into DIR
 .restore DIR           Replace the database with DIR's newest full backup + deltas
+.import FILE TABLE     Read a CSV file (header row; types inferred; .tsv: tabs) into
+                       a new table
+.export TABLE FILE     Write a table to a CSV file (.tsv: tabs)
 .quit, .exit           Leave the shell
 
 SQL statements end with `;` and may span lines. Dot-commands are read only at the
@@ -443,6 +446,35 @@ impl Shell {
                 });
             }
             (".restore", [dir]) => self.restore(Path::new(dir))?,
+            (".import", [file, table]) => {
+                let options = dictdb::ImportOptions {
+                    delimiter: delimiter_for(file),
+                    ..dictdb::ImportOptions::default()
+                };
+                let n = self.db.import_csv(file, table, &options)?;
+                self.note(&format!("imported {n} rows into {table}"))?;
+            }
+            (".import", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".import FILE TABLE",
+                });
+            }
+            (".export", [table, file]) => {
+                let t = self.db.table(table).map_err(|_| ShellError::NoTable {
+                    name: table.clone(),
+                })?;
+                let options = dictdb::ExportOptions {
+                    delimiter: delimiter_for(file),
+                    ..dictdb::ExportOptions::default()
+                };
+                let n = t.export_csv(file, None, &options)?;
+                self.note(&format!("exported {n} rows to {file}"))?;
+            }
+            (".export", _) => {
+                return Err(ShellError::Usage {
+                    usage: ".export TABLE FILE",
+                });
+            }
             (".restore", _) => {
                 return Err(ShellError::Usage {
                     usage: ".restore DIR",
@@ -619,6 +651,15 @@ pub fn create_table_sql(t: &Table) -> String {
             }
             text
         }
+    }
+}
+
+/// Tabs for `.tsv` files, commas otherwise.
+fn delimiter_for(file: &str) -> u8 {
+    if file.to_ascii_lowercase().ends_with(".tsv") {
+        b'\t'
+    } else {
+        b','
     }
 }
 

@@ -493,3 +493,50 @@ fn save_open_backup_and_restore() {
     assert!(fresh.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn import_and_export_csv() {
+    let dir = std::env::temp_dir().join(format!("dictdb-cli-csv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("people.csv");
+    std::fs::write(
+        &input,
+        "\u{feff}id,name,score\r\n1,Zoë,9.5\r\n2,\"Smith, J\",7\r\n",
+    )
+    .unwrap();
+    let output = dir.join("out.tsv");
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let (code, out, err) = run(
+        &[
+            "-c",
+            &format!(".import {i} people"),
+            "-c",
+            "SELECT name, score * 2 AS s FROM people ORDER BY id",
+            "-c",
+            &format!(".export people {o}"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 2 rows into people"), "{out}");
+    assert!(out.contains("| Smith, J | 14.0 |"), "{out}");
+    assert!(out.contains("exported 2 rows to"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "id\tname\tscore\r\n1\tZoë\t9.5\r\n2\tSmith, J\t7.0\r\n"
+    );
+    // Importing into an existing name fails and changes nothing.
+    let (code, _, err) = run(
+        &[
+            "-c",
+            &format!(".import {i} people"),
+            "-c",
+            &format!(".import {i} people"),
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -46,6 +46,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+pub use dictdb_backup::csv::{CsvError, ExportOptions, ImportOptions};
 pub use dictdb_backup::manager::{BackupManager, BackupOptions, BackupOutcome};
 pub use dictdb_backup::store::{PersistError, RestoreReport};
 pub use dictdb_engine::{

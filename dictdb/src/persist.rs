@@ -5,14 +5,16 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use dictdb_backup::csv::{CsvError, ExportOptions, ImportOptions};
 use dictdb_backup::manager::{BackupError, BackupSource};
 use dictdb_backup::store::{self, PersistError, RestoreReport};
 
-use crate::{Database, Error, Result};
+use crate::{Database, Error, Expr, Result, Table};
 
-/// A persistence error (shared, so [`Error`] stays cheap to clone).
+/// A persistence error: saving, loading, backups, CSV (shared, so [`Error`]
+/// stays cheap to clone).
 #[derive(Clone, Debug)]
-pub struct PersistFailure(pub Arc<PersistError>);
+pub struct PersistFailure(pub Arc<dyn std::error::Error + Send + Sync>);
 
 impl PartialEq for PersistFailure {
     fn eq(&self, other: &Self) -> bool {
@@ -28,13 +30,23 @@ impl fmt::Display for PersistFailure {
 
 impl std::error::Error for PersistFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 
 impl From<PersistError> for Error {
     fn from(e: PersistError) -> Self {
         Error::Persist(PersistFailure(Arc::new(e)))
+    }
+}
+
+impl From<CsvError> for Error {
+    fn from(e: CsvError) -> Self {
+        match e {
+            // A duplicate table, key or schema error is the engine's own.
+            CsvError::Engine(e) => Error::Engine(e),
+            other => Error::Persist(PersistFailure(Arc::new(other))),
+        }
     }
 }
 
@@ -116,6 +128,23 @@ impl Database {
         Ok(store::apply_delta(&self.catalog, path.as_ref())?)
     }
 
+    /// Reads a CSV file into a new table (python-api.md §12.1): types inferred
+    /// or taken from a schema; the table is registered only once every row is
+    /// in (an existing name fails before the file is read). Returns the rows.
+    pub fn import_csv(
+        &self,
+        path: impl AsRef<Path>,
+        table: &str,
+        options: &ImportOptions,
+    ) -> Result<usize> {
+        Ok(dictdb_backup::csv::import_csv(
+            &self.catalog,
+            path.as_ref(),
+            table,
+            options,
+        )?)
+    }
+
     /// Restores a backup directory: the newest readable full backup and the
     /// deltas after it (the report says what was used and skipped).
     pub fn restore(dir: impl AsRef<Path>) -> Result<(Database, RestoreReport)> {
@@ -133,5 +162,30 @@ impl BackupSource for Database {
 
     fn backup_delta(&self, path: &Path) -> std::result::Result<bool, BackupError> {
         Ok(store::backup_delta(&self.catalog, path)?)
+    }
+}
+
+impl Table {
+    /// Writes the rows where `filter` is true (`None`: every row), in insertion
+    /// order, to a CSV file (python-api.md §12.2), atomically. Returns the rows
+    /// written.
+    pub fn export_csv(
+        &self,
+        path: impl AsRef<Path>,
+        filter: Option<&Expr>,
+        options: &ExportOptions,
+    ) -> Result<usize> {
+        let records = match filter {
+            None => {
+                let data = self.engine().read();
+                data.positions().map(|p| data.record(p)).collect()
+            }
+            Some(f) => self.select(crate::Query::new().filter(f.clone()))?,
+        };
+        Ok(dictdb_backup::csv::export_csv(
+            path.as_ref(),
+            records,
+            options,
+        )?)
     }
 }
