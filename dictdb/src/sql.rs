@@ -279,7 +279,7 @@ impl Database {
                             .iter()
                             .map(|(pos, c)| data.record(*pos).merged(c))
                             .collect();
-                        returning_rows(&t, finals, r)?
+                        returning_rows(&t, &data, finals, r)?
                     }
                 };
                 data.update_rows(&changed, true)?;
@@ -299,7 +299,7 @@ impl Database {
                 let positions = t.matching(&data, filter.as_ref())?;
                 let out = match returning {
                     None => Output::Affected(positions.len()),
-                    Some(r) => returning_rows(&t, data.records(&positions), r)?,
+                    Some(r) => returning_rows(&t, &data, data.records(&positions), r)?,
                 };
                 data.delete_positions(&positions);
                 Ok(out)
@@ -461,10 +461,12 @@ fn insert(t: &Table, records: Vec<Record>, returning: Option<&Returning>) -> Res
         .filter_map(|k| data.lookup_key(k.as_ref()))
         .collect();
     let inserted = data.records(&positions);
-    returning_rows(t, inserted, r).inspect_err(|_| {
+    let out = returning_rows(t, &data, inserted, r);
+    if out.is_err() {
         // An error in RETURNING takes the rows back out.
         data.delete_positions(&positions);
-    })
+    }
+    out
 }
 
 /// INSERT … ON CONFLICT: rows with a free key are inserted, the others skipped
@@ -601,7 +603,7 @@ fn upsert(
             .iter()
             .map(|(_, pos, c)| data.record(*pos).merged(c))
             .collect();
-        let (cols, rows) = returning_rows(t, finals, r)?.into_columns_rows();
+        let (cols, rows) = returning_rows(t, &data, finals, r)?.into_columns_rows();
         columns = cols;
         returned.extend(changed.iter().map(|(i, _, _)| *i).zip(rows));
     }
@@ -615,7 +617,8 @@ fn upsert(
         data.delete_positions(&positions);
     };
     if let Some(r) = returning {
-        match returning_rows(t, data.records(&positions), r) {
+        let out = returning_rows(t, &data, data.records(&positions), r);
+        match out {
             Ok(out) => {
                 let (cols, rows) = out.into_columns_rows();
                 columns = cols;
@@ -654,10 +657,29 @@ fn check_returning(t: &Table, r: &Returning) -> Result<()> {
 }
 
 /// The RETURNING rows over these records.
-fn returning_rows(t: &Table, records: Vec<Record>, r: &Returning) -> Result<Output> {
+///
+/// Runs under the table's write lock, so it reads the field names from `data`
+/// (locking the table again would deadlock).
+fn returning_rows(
+    t: &Table,
+    data: &dictdb_engine::TableData,
+    records: Vec<Record>,
+    r: &Returning,
+) -> Result<Output> {
     match r {
         None => {
-            let columns = star_columns(t);
+            let mut columns = match t.schema() {
+                Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
+                None => data.live_field_names(),
+            };
+            // Fields the statement is adding to a schemaless table.
+            for r in &records {
+                for n in r.names() {
+                    if !columns.contains(n) {
+                        columns.push(n.clone());
+                    }
+                }
+            }
             let rows = records
                 .iter()
                 .map(|r| {

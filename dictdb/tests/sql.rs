@@ -1045,3 +1045,50 @@ fn upserts_check_every_row_and_every_column() {
     assert!(q("DROP INDEX a1, nothing").is_err());
     assert_eq!(db.index_names().len(), 1);
 }
+
+#[test]
+fn returning_star_on_a_schemaless_table_does_not_deadlock() {
+    // Found by fuzzing: RETURNING * read the field names by locking the table
+    // that the write already held.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let db = Database::new();
+        db.create_table("s", "id").unwrap();
+        let q = |sql: &str| db.execute(sql, ()).unwrap();
+        let a = q("INSERT INTO s (id, a) VALUES (1, 'x') RETURNING *");
+        let b = q("UPDATE s SET b = 2 RETURNING *");
+        let c = q("DELETE FROM s RETURNING *");
+        tx.send((a, b, c)).unwrap();
+    });
+    let (a, b, c) = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("RETURNING * finished");
+    assert_eq!(columns(&a), ["id", "a"]);
+    assert_eq!(columns(&b), ["id", "a", "b"]);
+    assert_eq!(
+        rows(c),
+        [vec![Value::Int(1), Value::str("x"), Value::Int(2)]]
+    );
+}
+
+#[test]
+fn deep_expressions_are_errors_not_stack_overflows() {
+    // Found by fuzzing: a long operator chain overflowed the stack. Test threads
+    // have small stacks, which is the point.
+    let db = db();
+    let ok = format!("SELECT id FROM people WHERE {}1 = 191", "1+".repeat(190));
+    assert_eq!(rows(db.execute(&ok, ()).unwrap()).len(), 5);
+    for n in [600, 5_000, 20_000] {
+        let sql = format!("SELECT id FROM people WHERE {}1 = 1", "1+".repeat(n));
+        let err = db.execute(&sql, ()).unwrap_err().to_string();
+        assert!(err.contains("nests too deeply"), "{n}: {err}");
+    }
+    let sql = format!("SELECT {}1 FROM people", "1+".repeat(200_000));
+    let err = db.execute(&sql, ()).unwrap_err().to_string();
+    assert!(err.contains("operators"), "{err}");
+    // The caret shows a window of a long line, not all of it.
+    let sql = format!("SELECT {} FROM people WHERE", "1+".repeat(5_000) + "1");
+    let err = db.execute(&sql, ()).unwrap_err().to_string();
+    assert!(err.len() < 400, "{err}");
+    assert!(err.contains("…"), "{err}");
+}

@@ -249,9 +249,24 @@ fn caret(snippet: &str, position: &Option<Position>) -> String {
     match position {
         None => String::new(),
         Some(p) => {
-            let pad = " ".repeat(p.column.saturating_sub(1) as usize);
+            // A long line shows a window around the column.
+            const HALF: usize = 60;
+            let chars: Vec<char> = snippet.chars().collect();
+            let col = (p.column.saturating_sub(1) as usize).min(chars.len());
+            let from = col.saturating_sub(HALF);
+            let to = (col + HALF).min(chars.len());
+            let mut shown: String = chars[from..to].iter().collect();
+            let mut offset = col - from;
+            if from > 0 {
+                shown.insert(0, '…');
+                offset += 1;
+            }
+            if to < chars.len() {
+                shown.push('…');
+            }
+            let pad = " ".repeat(offset);
             format!(
-                " at line {}, column {}\n  {snippet}\n  {pad}^",
+                " at line {}, column {}\n  {shown}\n  {pad}^",
                 p.line, p.column
             )
         }

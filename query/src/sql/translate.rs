@@ -20,30 +20,97 @@ use crate::func::Func;
 use crate::like::LikePattern;
 use crate::plan::{OrderKey, Query};
 
+/// How deeply expressions may nest (each level is a few stack frames in the
+/// evaluator and when the tree is dropped).
+pub(super) const MAX_DEPTH: usize = 500;
+
+/// Operator tokens a text may hold; above this it is refused outright.
+const MAX_OPERATORS: usize = 100_000;
+
+/// Operator tokens past which parsing runs on a thread with a large stack:
+/// sqlparser builds an operator chain (`1+1+…`) as a tree as deep as the chain
+/// and recurses over it (to print and drop it), as does translation.
+const BIG_STACK_OPERATORS: usize = 50;
+
 /// Parses and translates every statement of `sql`, keeping placeholders as
 /// [`Expr::Param`]s.
 pub(super) fn prepare(sql: &str) -> Result<Prepared, SqlError> {
-    let ast = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| syntax_error(sql, e))?;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .unwrap_or_default();
     // `?` placeholders are numbered in the order they are written (translation
     // visits clauses in another order), from their positions in the tokens.
-    let question_marks = sqlparser::tokenizer::Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize_with_location()
-        .map(|tokens| {
-            tokens
-                .iter()
-                .filter(
-                    |t| matches!(&t.token, sqlparser::tokenizer::Token::Placeholder(p) if p == "?"),
-                )
-                .map(|t| Position {
-                    line: t.span.start.line,
-                    column: t.span.start.column,
-                })
-                .collect()
+    let question_marks: Vec<Position> = tokens
+        .iter()
+        .filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?"))
+        .map(|t| Position {
+            line: t.span.start.line,
+            column: t.span.start.column,
         })
-        .unwrap_or_default();
+        .collect();
+    let operators = tokens
+        .iter()
+        .filter(|t| match &t.token {
+            Token::Word(w) => matches!(
+                w.keyword,
+                sqlparser::keywords::Keyword::AND
+                    | sqlparser::keywords::Keyword::OR
+                    | sqlparser::keywords::Keyword::NOT
+            ),
+            Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::StringConcat
+            | Token::LParen => true,
+            _ => false,
+        })
+        .count();
+    drop(tokens);
+    if operators > MAX_OPERATORS {
+        return Err(SqlError::Invalid {
+            message: format!(
+                "the text holds {operators} operators (at most {MAX_OPERATORS}); \
+                 pass values as parameters or split the statement"
+            ),
+            position: None,
+            snippet: String::new(),
+        });
+    }
+    if operators <= BIG_STACK_OPERATORS {
+        return prepare_here(sql, question_marks);
+    }
+    let stack = (64 << 20) + operators * (16 << 10);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("dictdb-sql-parse".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, || prepare_here(sql, question_marks))
+            .map_err(|e| SqlError::Invalid {
+                message: format!("cannot parse a statement this large: {e}"),
+                position: None,
+                snippet: String::new(),
+            })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn prepare_here(sql: &str, question_marks: Vec<Position>) -> Result<Prepared, SqlError> {
+    let ast = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| syntax_error(sql, e))?;
     let mut cx = Cx {
         sql,
         question_marks,
+        depth: 0,
         next_param: 0,
         slots: Vec::new(),
         named: None,
@@ -67,6 +134,8 @@ struct Cx<'a> {
     sql: &'a str,
     /// Where each `?` stands, in the order written (its index is its place here).
     question_marks: Vec<Position>,
+    /// How deeply the expression being translated nests.
+    depth: usize,
     /// The next `?` parameter (0-based), for a `?` without a known position.
     next_param: usize,
     /// Every placeholder index met, with how it was written and where.
@@ -1137,6 +1206,19 @@ impl Cx<'_> {
     }
 
     fn expr(&mut self, e: &sp::Expr) -> Result<Expr, SqlError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.invalid(
+                format!("the expression nests too deeply (more than {MAX_DEPTH} levels)"),
+                position_of(e),
+            ));
+        }
+        self.depth += 1;
+        let out = self.expr_at_depth(e);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_at_depth(&mut self, e: &sp::Expr) -> Result<Expr, SqlError> {
         let at = position_of(e);
         Ok(match e {
             sp::Expr::Identifier(id) => col(&id.value),
