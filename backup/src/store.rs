@@ -115,7 +115,7 @@ fn write_snapshots(
                 next_pk: s.next_pk,
                 rows: s.rows().map(|r| {
                     done.set(done.get() + 1);
-                    if done.get() % PROGRESS_EVERY == 0 {
+                    if done.get().is_multiple_of(PROGRESS_EVERY) {
                         report(done.get());
                     }
                     r.iter()

@@ -63,7 +63,9 @@ impl<'a, R> TableOut<'a, R> {
 pub fn record_rows(
     records: &[Record],
 ) -> impl Iterator<Item = impl Iterator<Item = (&Name, ValueRef<'_>)>> {
-    records.iter().map(|r| r.iter().map(|(n, v)| (n, v.as_ref())))
+    records
+        .iter()
+        .map(|r| r.iter().map(|(n, v)| (n, v.as_ref())))
 }
 
 /// Writes a whole database in python-api.md §11.2's layout: tables in the order
@@ -395,7 +397,11 @@ pub(crate) fn wrong_type(
 }
 
 /// Reads a string (`what` names it in the error).
-pub(crate) fn read_string(p: &mut Parser<'_>, table: &str, what: &str) -> Result<String, JsonError> {
+pub(crate) fn read_string(
+    p: &mut Parser<'_>,
+    table: &str,
+    what: &str,
+) -> Result<String, JsonError> {
     if p.peek() != Some(b'"') {
         let found = p.describe_next();
         return Err(wrong_type(
@@ -498,10 +504,10 @@ impl Names {
     /// name at `k` in the shape.
     #[inline]
     fn name(&mut self, k: usize, key: &str) -> (Name, bool) {
-        if let Some(n) = self.shape.get(k) {
-            if &**n == key {
-                return (n.clone(), true);
-            }
+        if let Some(n) = self.shape.get(k)
+            && &**n == key
+        {
+            return (n.clone(), true);
         }
         let n = match self.known.get(key) {
             Some(n) => n.clone(),

@@ -196,9 +196,8 @@ pub fn read_delta(bytes: &[u8]) -> Result<DeltaIn, JsonError> {
     p.end()?;
 
     let member = |k: usize| at[k].map(|i| Parser::at(bytes, i));
-    let is_delta = member(0).is_some_and(|mut p| {
-        p.peek() == Some(b'"') && p.string().is_ok_and(|s| s == "delta")
-    });
+    let is_delta = member(0)
+        .is_some_and(|mut p| p.peek() == Some(b'"') && p.string().is_ok_and(|s| s == "delta"));
     if !is_delta {
         return Err(JsonError::NotADelta);
     }

@@ -62,5 +62,7 @@ mod write;
 pub use database::{
     DatabaseWriter, TableDef, TableIn, TableOut, read_database, record_rows, write_database,
 };
-pub use delta::{DeltaIn, DeltaOut, DeltaTableIn, DeltaTableOut, TableDefIn, read_delta, write_delta};
+pub use delta::{
+    DeltaIn, DeltaOut, DeltaTableIn, DeltaTableOut, TableDefIn, read_delta, write_delta,
+};
 pub use error::JsonError;

@@ -66,7 +66,10 @@ impl<'b> Parser<'b> {
         let pos = pos.min(self.b.len());
         let before = &self.b[..pos];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
         JsonError::Syntax {
             line,
             column: pos - line_start + 1,
@@ -668,10 +671,10 @@ fn finish_object(mut entries: Entries, raw: u32) -> Value {
 /// Decodes, as the ordinary value it is, a first member left undecoded (`raw > 0`)
 /// in a map that keeps its keys.
 fn decode_raw_member(entries: &mut Entries, raw: u32) {
-    if raw > 0 {
-        if let Value::Map(inner) = std::mem::take(&mut entries[0].1) {
-            entries[0].1 = finish_object(inner.into_vec(), raw - 1);
-        }
+    if raw > 0
+        && let Value::Map(inner) = std::mem::take(&mut entries[0].1)
+    {
+        entries[0].1 = finish_object(inner.into_vec(), raw - 1);
     }
 }
 
@@ -711,7 +714,10 @@ mod tests {
         assert_eq!(parse("1e2").unwrap(), Value::Float(100.0));
         assert_eq!(parse("-1.5E-2").unwrap(), Value::Float(-0.015));
         assert_eq!(parse("1e400").unwrap(), Value::Float(f64::INFINITY));
-        assert_eq!(parse(" -Infinity ").unwrap(), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(
+            parse(" -Infinity ").unwrap(),
+            Value::Float(f64::NEG_INFINITY)
+        );
         assert!(matches!(parse("NaN").unwrap(), Value::Float(x) if x.is_nan()));
         assert_eq!(parse("9223372036854775807").unwrap(), Value::Int(i64::MAX));
         assert_eq!(parse("-9223372036854775808").unwrap(), Value::Int(i64::MIN));
@@ -734,9 +740,32 @@ mod tests {
     #[test]
     fn invalid_json_is_a_syntax_error() {
         for bad in [
-            "", "01", "1.", ".5", "+1", "-", "1e", "[1,]", "{\"a\":1,}", "[1 2]", "{'a': 1}",
-            "\"abc", "\"a\nb\"", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00x\"",
-            "\"\\ud800\\u0041\"", "nan", "inf", "-NaN", "tru", "[", "{\"a\"", "{\"a\" 1}", "1 2",
+            "",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "-",
+            "1e",
+            "[1,]",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{'a': 1}",
+            "\"abc",
+            "\"a\nb\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\\udc00x\"",
+            "\"\\ud800\\u0041\"",
+            "nan",
+            "inf",
+            "-NaN",
+            "tru",
+            "[",
+            "{\"a\"",
+            "{\"a\" 1}",
+            "1 2",
         ] {
             assert!(
                 matches!(parse(bad), Err(JsonError::Syntax { .. })),
@@ -749,7 +778,17 @@ mod tests {
         let mut p = Parser::new(deep.as_bytes());
         assert!(matches!(p.skip_value(0), Err(JsonError::Syntax { .. })));
         let err = parse("[1,\n  x]").unwrap_err();
-        assert!(matches!(err, JsonError::Syntax { line: 2, column: 3, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                JsonError::Syntax {
+                    line: 2,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(matches!(
             Parser::new(b"\"\xff\"").value(0),
             Err(JsonError::Syntax { .. })
@@ -804,10 +843,7 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"$dict": {"$dict": {"$dict": {"$date": "2024-05-01"}}}}"#).unwrap(),
-            Value::map([(
-                "$dict",
-                Value::map([("$date", Value::str("2024-05-01"))])
-            )])
+            Value::map([("$dict", Value::map([("$date", Value::str("2024-05-01"))]))])
         );
         assert_eq!(
             parse(r#"{"$dict": {"$dict": {"$bytes": "AAE="}, "x": {"$date": "2024-05-01"}}}"#)

@@ -67,7 +67,7 @@ pub(crate) fn write_datetime(out: &mut Vec<u8>, dt: DateTime) {
     push2(out, second);
     if nanos != 0 {
         out.push(b'.');
-        let (value, digits) = if nanos % 1000 == 0 {
+        let (value, digits) = if nanos.is_multiple_of(1000) {
             (nanos / 1000, 6)
         } else {
             (nanos, 9)
@@ -87,7 +87,7 @@ pub(crate) fn write_datetime(out: &mut Vec<u8>, dt: DateTime) {
         push2(out, abs / 3600);
         out.push(b':');
         push2(out, abs / 60 % 60);
-        if abs % 60 != 0 {
+        if !abs.is_multiple_of(60) {
             out.push(b':');
             push2(out, abs % 60);
         }
@@ -182,14 +182,20 @@ impl Cursor<'_> {
 
 /// Parses `date.isoformat()` text.
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
-    let mut c = Cursor { b: s.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        b: s.as_bytes(),
+        i: 0,
+    };
     let d = c.date()?;
     c.at_end().then_some(d)
 }
 
 /// Parses `datetime.isoformat()` text (see the module doc for what is accepted).
 pub(crate) fn parse_datetime(s: &str) -> Option<DateTime> {
-    let mut c = Cursor { b: s.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        b: s.as_bytes(),
+        i: 0,
+    };
     let date = c.date()?;
     if c.at_end() {
         return Some(DateTime::naive(date.and_time(NaiveTime::MIN)));
@@ -281,8 +287,14 @@ mod tests {
         assert_eq!(dt("2024-05-01"), "2024-05-01T00:00:00");
         assert_eq!(dt("2024-05-01 12"), "2024-05-01T12:00:00");
         assert_eq!(dt("2024-05-01x12:30"), "2024-05-01T12:30:00");
-        assert_eq!(dt("2024-05-01T12:30:00,5Z"), "2024-05-01T12:30:00.500000+00:00");
-        assert_eq!(dt("2024-05-01T12:30:00.5+01:00:00.000"), "2024-05-01T12:30:00.500000+01:00");
+        assert_eq!(
+            dt("2024-05-01T12:30:00,5Z"),
+            "2024-05-01T12:30:00.500000+00:00"
+        );
+        assert_eq!(
+            dt("2024-05-01T12:30:00.5+01:00:00.000"),
+            "2024-05-01T12:30:00.500000+01:00"
+        );
         for bad in [
             "",
             "2024-5-01",
@@ -297,7 +309,10 @@ mod tests {
         ] {
             assert!(parse_datetime(bad).is_none(), "{bad:?} parsed");
         }
-        assert_eq!(parse_date("2024-05-01"), NaiveDate::from_ymd_opt(2024, 5, 1));
+        assert_eq!(
+            parse_date("2024-05-01"),
+            NaiveDate::from_ymd_opt(2024, 5, 1)
+        );
         assert!(parse_date("2024-05-01T00:00").is_none());
         assert!(parse_date("20240501").is_none());
     }

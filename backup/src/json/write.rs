@@ -352,7 +352,12 @@ impl Indented {
 }
 
 /// Appends a value in `json.dump(indent=…)` form at nesting `level`.
-pub(crate) fn write_value_indented(out: &mut Vec<u8>, v: ValueRef<'_>, indent: usize, level: usize) {
+pub(crate) fn write_value_indented(
+    out: &mut Vec<u8>,
+    v: ValueRef<'_>,
+    indent: usize,
+    level: usize,
+) {
     if write_scalar(out, v) {
         return;
     }
