@@ -26,10 +26,10 @@ pub struct Catalog {
 
 /// Which table stood under which name at some moment (the last backup).
 #[derive(Clone, Debug, Default)]
-pub struct RegistryBaseline(Vec<(String, Weak<Table>)>);
+pub struct RegistryBaseline(Vec<(String, Weak<Table>, u64)>);
 
 /// Tables created and dropped since the last backup (a table replaced under its
-/// name counts as both).
+/// name, or whose index definitions changed, counts as both).
 #[derive(Clone, Debug, Default)]
 pub struct RegistryChanges {
     /// Tables registered since, in registration order.
@@ -148,22 +148,22 @@ impl Catalog {
 
     fn changes_since(&self, baseline: &RegistryBaseline) -> RegistryChanges {
         let tables = self.tables.read();
-        let was = |t: &Arc<Table>| {
-            baseline
-                .0
-                .iter()
-                .any(|(n, w)| n == t.name() && std::ptr::eq(w.as_ptr(), Arc::as_ptr(t)))
+        // The same table under the same name with the same index definitions;
+        // a table whose indexes changed counts as replaced (dropped and created,
+        // with its definitions), since deltas carry definitions only that way.
+        let same = |n: &str, w: &Weak<Table>, ddl: u64, t: &Arc<Table>| {
+            n == t.name() && std::ptr::eq(w.as_ptr(), Arc::as_ptr(t)) && ddl == t.ddl_version()
         };
-        let created = tables.iter().filter(|t| !was(t)).cloned().collect();
+        let created = tables
+            .iter()
+            .filter(|t| !baseline.0.iter().any(|(n, w, d)| same(n, w, *d, t)))
+            .cloned()
+            .collect();
         let dropped = baseline
             .0
             .iter()
-            .filter(|(n, w)| {
-                !tables
-                    .iter()
-                    .any(|t| t.name() == n && std::ptr::eq(w.as_ptr(), Arc::as_ptr(t)))
-            })
-            .map(|(n, _)| n.clone())
+            .filter(|(n, w, d)| !tables.iter().any(|t| same(n, w, *d, t)))
+            .map(|(n, _, _)| n.clone())
             .collect();
         RegistryChanges { created, dropped }
     }
@@ -178,7 +178,7 @@ impl Catalog {
             self.tables
                 .read()
                 .iter()
-                .map(|t| (t.name().to_owned(), Arc::downgrade(t)))
+                .map(|t| (t.name().to_owned(), Arc::downgrade(t), t.ddl_version()))
                 .collect(),
         );
         let old = std::mem::replace(&mut *baseline, now);
@@ -196,11 +196,11 @@ impl Catalog {
         let mut baseline = self.baseline.lock();
         baseline
             .0
-            .retain(|(n, _)| !dropped.contains(n) && !created.iter().any(|t| t.name() == n));
+            .retain(|(n, _, _)| !dropped.contains(n) && !created.iter().any(|t| t.name() == n));
         baseline.0.extend(
             created
                 .iter()
-                .map(|t| (t.name().to_owned(), Arc::downgrade(t))),
+                .map(|t| (t.name().to_owned(), Arc::downgrade(t), t.ddl_version())),
         );
     }
 
