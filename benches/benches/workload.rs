@@ -305,6 +305,58 @@ fn main() {
     }
 
     // The read-only copies are no longer needed.
+    // ----- save / load -------------------------------------------------------
+    // The whole database to a JSON file (atomic: temp file, fsync, rename) and
+    // back, in bytes per second; SQLite's side writes its own file (VACUUM INTO)
+    // and reads every row back from it.
+    {
+        let dir = std::env::temp_dir().join(format!("dictdb-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        let json = dir.join("db.json");
+        let sqlite_file = dir.join("db.sqlite");
+        db.save(&json).expect("save");
+        let bytes = std::fs::metadata(&json).expect("saved file").len();
+        let back = dictdb::Database::load(&json).expect("load");
+        assert_eq!(back.table("t").expect("table t").len(), n, "loaded rows");
+        drop(back);
+        let mut g = c.benchmark_group("save");
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(dictdb_id(), |b| b.iter(|| db.save(&json).expect("save")));
+        g.bench_function(sqlite_id(), |b| {
+            b.iter(|| {
+                let _ = std::fs::remove_file(&sqlite_file);
+                conn.execute(
+                    "VACUUM INTO ?1",
+                    [sqlite_file.to_str().expect("utf-8 path")],
+                )
+                .expect("vacuum into");
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group("load");
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(dictdb_id(), |b| {
+            b.iter(|| black_box(dictdb::Database::load(&json).expect("load")))
+        });
+        g.bench_function(sqlite_id(), |b| {
+            b.iter(|| {
+                let file = rusqlite::Connection::open(&sqlite_file).expect("open");
+                let mut stmt = file
+                    .prepare("SELECT id, name, age, city, score, active FROM t")
+                    .expect("prepare");
+                let rows: Vec<Row> = stmt
+                    .query_map([], read_row)
+                    .expect("query")
+                    .collect::<rusqlite::Result<_>>()
+                    .expect("rows");
+                assert_eq!(rows.len(), n);
+                black_box(rows)
+            })
+        });
+        g.finish();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     drop(conn);
     drop(table);
     drop(db);

@@ -317,7 +317,7 @@ pub fn sqlite_insert_all(conn: &Connection, rows: &[Row]) {
 }
 
 /// Reads the six columns of a SQLite row.
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+pub fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         id: r.get(0)?,
         name: r.get(1)?,
