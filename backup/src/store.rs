@@ -256,14 +256,15 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
         baseline,
     };
     // (snapshot of a created table, changes) per table.
-    let mut parts: Vec<(Option<TableSnapshot>, Arc<Table>)> = Vec::new();
+    let mut parts: Vec<(Option<TableSnapshot>, Arc<Table>, i64)> = Vec::new();
     for t in catalog.tables() {
         let mut data = t.write();
         let snap = created.contains(&Arc::as_ptr(&t)).then(|| data.snapshot());
         let changes = data.take_changes();
+        let next_pk = data.next_key();
         drop(data);
         taken.tables.push((t.clone(), changes));
-        parts.push((snap, t));
+        parts.push((snap, t, next_pk));
     }
     let nothing = registry.is_empty() && taken.tables.iter().all(|(_, c)| c.is_empty());
     if nothing {
@@ -273,7 +274,7 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
     // Created tables list every row as an upsert (and no deletes).
     let created_rows: Vec<Option<Vec<Record>>> = parts
         .iter()
-        .map(|(snap, _)| {
+        .map(|(snap, _, _)| {
             snap.as_ref()
                 .map(|s| s.rows().map(|r| r.to_record()).collect())
         })
@@ -281,7 +282,9 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
     let no_keys: Vec<Value> = Vec::new();
     let mut tables_out = Vec::new();
     let mut created_out = Vec::new();
-    for (((snap, t), rows), (_, changes)) in parts.iter().zip(&created_rows).zip(&taken.tables) {
+    for (((snap, t, next_pk), rows), (_, changes)) in
+        parts.iter().zip(&created_rows).zip(&taken.tables)
+    {
         match (snap, rows) {
             (Some(s), Some(rows)) => {
                 created_out.push(TableDef {
@@ -296,6 +299,7 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
                         name: t.name(),
                         upserts: rows,
                         deletes: &no_keys,
+                        next_pk: None,
                     });
                 }
             }
@@ -303,6 +307,7 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
                 name: t.name(),
                 upserts: &changes.upserts,
                 deletes: &changes.deletes,
+                next_pk: Some(*next_pk),
             }),
             _ => {}
         }
@@ -310,11 +315,13 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
+    let order: Vec<String> = parts.iter().map(|(_, t, _)| t.name().to_owned()).collect();
     let delta = DeltaOut {
         timestamp,
         dropped: &registry.dropped,
         created: created_out,
         tables: tables_out,
+        order: Some(&order),
     };
     let written = write_atomic(path, |w| {
         write_delta(w, &delta).map_err(std::io::Error::other)
@@ -362,8 +369,12 @@ fn apply_delta_in(
         )?;
         created.push(t);
     }
+    // A name both dropped and created is replaced in place (a table whose
+    // indexes changed keeps its position among the others).
     for name in &delta.dropped {
-        let _ = catalog.drop_table(name);
+        if !created.iter().any(|t| t.name() == name) {
+            let _ = catalog.drop_table(name);
+        }
     }
     for t in &created {
         catalog.register(t.clone());
@@ -373,14 +384,20 @@ fn apply_delta_in(
         let Ok(t) = catalog.table(&entry.name) else {
             continue;
         };
-        count += t
-            .write()
+        let mut data = t.write();
+        if let Some(next) = entry.next_pk {
+            data.set_next_key(next);
+        }
+        count += data
             .apply_delta(entry.upserts, &entry.deletes)
             .map_err(|source| PersistError::Table {
                 path: path.to_path_buf(),
                 table: entry.name.clone(),
                 source: Box::new(source),
             })?;
+    }
+    if let Some(order) = &delta.order {
+        catalog.reorder(order);
     }
     catalog.update_baseline(&delta.dropped, &created);
     Ok(count)
@@ -443,28 +460,35 @@ pub fn restore(dir: &Path) -> Result<(Catalog, RestoreReport), PersistError> {
     // that could not be read: the changes it captured are in no delta, so
     // replaying past it would silently lose them). Without any readable full
     // backup, the deltas from an empty database up to the first full backup.
-    for f in &files[start..] {
+    let mut stop = None;
+    for (i, f) in files.iter().enumerate().skip(start) {
         if f.kind == BackupKind::Full {
-            report.skipped.push((
-                f.path.clone(),
-                "later files not replayed: they follow an unreadable full backup".into(),
-            ));
+            stop = Some(i);
             break;
         }
         let read = std::fs::read(&f.path)
             .map_err(|e| e.to_string())
             .and_then(|b| read_delta(&b).map_err(|e| e.to_string()));
-        match read {
-            Ok(delta) => match apply_delta_in(&catalog, &f.path, delta) {
-                Ok(_) => report.deltas.push(f.path.clone()),
-                Err(e) => {
-                    report.skipped.push((f.path.clone(), e.to_string()));
-                    break;
-                }
-            },
+        let applied = read
+            .and_then(|delta| apply_delta_in(&catalog, &f.path, delta).map_err(|e| e.to_string()));
+        match applied {
+            Ok(_) => report.deltas.push(f.path.clone()),
             Err(why) => {
                 report.skipped.push((f.path.clone(), why));
+                stop = Some(i + 1);
                 break;
+            }
+        }
+    }
+    // Every later file is named once: not replayed, after one that could not be
+    // used (a full backup already reported unreadable keeps that reason).
+    if let Some(stop) = stop {
+        for f in &files[stop..] {
+            if !report.skipped.iter().any(|(p, _)| *p == f.path) {
+                report.skipped.push((
+                    f.path.clone(),
+                    "not replayed: it follows a file that could not be used".into(),
+                ));
             }
         }
     }

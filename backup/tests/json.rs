@@ -494,6 +494,7 @@ fn writes_and_reads_the_spec_delta() {
     assert_eq!(
         delta,
         DeltaIn {
+            order: None,
             timestamp: Some(1795288515.5507686),
             dropped: vec!["old_table".into()],
             created: vec![TableDefIn {
@@ -504,6 +505,7 @@ fn writes_and_reads_the_spec_delta() {
                 next_pk: Some(4),
             }],
             tables: vec![DeltaTableIn {
+                next_pk: None,
                 name: "u".into(),
                 upserts: upserts.clone(),
                 deletes: vec![Value::Int(2)],
@@ -515,6 +517,7 @@ fn writes_and_reads_the_spec_delta() {
     write_delta(
         &mut out,
         &DeltaOut {
+            order: None,
             timestamp: 1795288515.5507686,
             dropped: &["old_table".to_string()],
             created: vec![TableDef {
@@ -525,6 +528,7 @@ fn writes_and_reads_the_spec_delta() {
                 next_pk: 4,
             }],
             tables: vec![DeltaTableOut {
+                next_pk: None,
                 name: "u",
                 upserts: &upserts,
                 deletes: &[Value::Int(2)],
@@ -551,6 +555,7 @@ fn reads_dictdb_deltas() {
     assert_eq!(
         delta.tables[1],
         DeltaTableIn {
+            next_pk: None,
             name: "other".into(),
             upserts: vec![],
             deletes: vec![]
@@ -571,6 +576,7 @@ fn an_empty_delta_and_tagged_values_in_deltas() {
     write_delta(
         &mut out,
         &DeltaOut {
+            order: None,
             timestamp: 1.0,
             dropped: &[],
             created: vec![TableDef {
@@ -581,6 +587,7 @@ fn an_empty_delta_and_tagged_values_in_deltas() {
                 next_pk: 1,
             }],
             tables: vec![DeltaTableOut {
+                next_pk: None,
                 name: "b",
                 upserts: &upserts,
                 deletes: &[bytes(b"gone")],
@@ -608,6 +615,7 @@ fn an_empty_delta_and_tagged_values_in_deltas() {
     write_delta(
         &mut out,
         &DeltaOut {
+            order: None,
             timestamp: 2.5,
             dropped: &[],
             created: vec![],
@@ -623,6 +631,7 @@ fn an_empty_delta_and_tagged_values_in_deltas() {
     assert_eq!(
         read_delta(text.as_bytes()).unwrap(),
         DeltaIn {
+            order: None,
             timestamp: Some(2.5),
             dropped: vec![],
             created: vec![],
@@ -1088,11 +1097,11 @@ proptest! {
         let schema = Schema::new().field("id", FieldType::Int);
         let indexes: Vec<(Name, IndexKind)> = vec![("id".into(), IndexKind::Hash)];
         let mut out = Vec::new();
-        write_delta(&mut out, &DeltaOut {
+        write_delta(&mut out, &DeltaOut { order: None,
             timestamp,
             dropped: &dropped,
             created: vec![TableDef { name: "c", primary_key: "id", schema: Some(&schema), indexes: &indexes, next_pk: 5 }],
-            tables: vec![DeltaTableOut { name: "t", upserts: &upserts, deletes: &deletes }],
+            tables: vec![DeltaTableOut { next_pk: None, name: "t", upserts: &upserts, deletes: &deletes }],
         }).unwrap();
         let back = read_delta(&out).unwrap();
         let ts = back.timestamp.unwrap();

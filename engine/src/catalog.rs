@@ -210,6 +210,18 @@ impl Catalog {
         let _ = self.take_registry_changes();
     }
 
+    /// Puts the tables in the order of `names` (tables not named keep their
+    /// relative order, after the named ones).
+    pub fn reorder(&self, names: &[String]) {
+        let mut tables = self.tables.write();
+        tables.sort_by_key(|t| {
+            names
+                .iter()
+                .position(|n| n == t.name())
+                .unwrap_or(usize::MAX)
+        });
+    }
+
     /// The tables in registration order.
     pub fn tables(&self) -> Vec<Arc<Table>> {
         self.tables.read().clone()

@@ -30,6 +30,9 @@ pub struct DeltaOut<'a> {
     pub created: Vec<TableDef<'a>>,
     /// Tables with changes.
     pub tables: Vec<DeltaTableOut<'a>>,
+    /// Every table's name in registration order (an extra key, `order`, that
+    /// DictDB ignores): replaying puts the tables back in this order.
+    pub order: Option<&'a [String]>,
 }
 
 /// One changed table of a [`DeltaOut`].
@@ -41,6 +44,9 @@ pub struct DeltaTableOut<'a> {
     pub upserts: &'a [Record],
     /// The deleted primary keys.
     pub deletes: &'a [Value],
+    /// The table's automatic-key counter (an extra key, like a created table's
+    /// `next_pk`; DictDB ignores it).
+    pub next_pk: Option<i64>,
 }
 
 /// A table definition read from a delta's `created` section.
@@ -67,6 +73,8 @@ pub struct DeltaTableIn {
     pub upserts: Vec<Record>,
     /// Primary keys to delete.
     pub deletes: Vec<Value>,
+    /// The automatic-key counter, if written.
+    pub next_pk: Option<i64>,
 }
 
 /// A delta read from a file.
@@ -80,6 +88,8 @@ pub struct DeltaIn {
     pub created: Vec<TableDefIn>,
     /// `tables` (empty when absent).
     pub tables: Vec<DeltaTableIn>,
+    /// `order`: every table's name in registration order, if written.
+    pub order: Option<Vec<String>>,
 }
 
 /// Writes a delta file's text: `type`, `timestamp`, `dropped`, `created`,
@@ -162,11 +172,24 @@ pub fn write_delta<W: Write + ?Sized>(w: &mut W, delta: &DeltaOut<'_>) -> Result
             write_value_indented(out, key.as_ref(), INDENT, deletes.inner());
         }
         deletes.close(out);
+        if let Some(next) = table.next_pk {
+            t.key(out, "next_pk");
+            out.extend_from_slice(itoa::Buffer::new().format(next).as_bytes());
+        }
         t.close(out);
         sink.maybe_flush()?;
     }
     let out = &mut sink.buf;
     tables.close(out);
+    if let Some(order) = delta.order {
+        top.key(out, "order");
+        let mut list = Indented::list(out, INDENT, top.inner());
+        for name in order {
+            list.item(out);
+            write_str(out, name);
+        }
+        list.close(out);
+    }
     top.close(out);
     sink.flush()
 }
@@ -185,8 +208,8 @@ pub fn read_delta(bytes: &[u8]) -> Result<DeltaIn, JsonError> {
         p.end()?;
         return Err(JsonError::NotADelta);
     }
-    let mut at: [Option<usize>; 5] = [None; 5];
-    const KEYS: [&str; 5] = ["type", "timestamp", "dropped", "created", "tables"];
+    let mut at: [Option<usize>; 6] = [None; 6];
+    const KEYS: [&str; 6] = ["type", "timestamp", "dropped", "created", "tables", "order"];
     p.each_member(|p, key| {
         if let Some(k) = KEYS.iter().position(|&k| k == key) {
             at[k] = Some(p.i);
@@ -207,7 +230,26 @@ pub fn read_delta(bytes: &[u8]) -> Result<DeltaIn, JsonError> {
         dropped: Vec::new(),
         created: Vec::new(),
         tables: Vec::new(),
+        order: None,
     };
+    if let Some(mut p) = member(5) {
+        expect_list(&mut p, None, "'order'")?;
+        let mut order = Vec::new();
+        p.each_item(|p, index| {
+            if p.peek() != Some(b'"') {
+                let found = p.describe_next();
+                return Err(wrong_type(
+                    p,
+                    None,
+                    None,
+                    format!("'order' item {index} is not a string (found {found})"),
+                ));
+            }
+            order.push(p.string()?.into_owned());
+            Ok(())
+        })?;
+        delta.order = Some(order);
+    }
     if let Some(mut p) = member(1) {
         let found = p.describe_next();
         delta.timestamp = match p.value(1) {
@@ -307,6 +349,7 @@ fn read_changes(p: &mut Parser<'_>, name: &str) -> Result<DeltaTableIn, JsonErro
         name: name.to_owned(),
         upserts: Vec::new(),
         deletes: Vec::new(),
+        next_pk: None,
     };
     p.each_member(|p, key| {
         match &*key {
@@ -328,6 +371,7 @@ fn read_changes(p: &mut Parser<'_>, name: &str) -> Result<DeltaTableIn, JsonErro
                     Ok(())
                 })?;
             }
+            "next_pk" => table.next_pk = read_next_pk(p, name)?,
             _ => p.skip_value(3)?,
         }
         Ok(())
