@@ -1,0 +1,1 @@
+SELECT name, age FROM t WHERE age > 18

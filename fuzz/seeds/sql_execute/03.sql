@@ -1,0 +1,1 @@
+SELECT name FROM t WHERE age >= 17 AND age < 45 ORDER BY age DESC LIMIT 3

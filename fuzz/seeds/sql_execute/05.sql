@@ -1,0 +1,1 @@
+SELECT id, score * 2 AS double FROM t WHERE score IS NOT NULL ORDER BY 2 DESC LIMIT 5 OFFSET 1

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE age BETWEEN 0 AND 40 AND NOT active

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE age IN (17, 36, NULL) OR name NOT IN ('Ada', 'Bob')

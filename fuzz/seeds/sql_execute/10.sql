@@ -1,0 +1,1 @@
+SELECT id, age % 7, -age, age / 2 FROM t WHERE id = ?

@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE name = $2 AND age <> $1

@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE active IS TRUE AND data IS NOT NULL

@@ -1,0 +1,1 @@
+SELECT age, count(*) FROM t GROUP BY age HAVING count(*) > 1

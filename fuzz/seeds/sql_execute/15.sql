@@ -1,0 +1,1 @@
+SELECT lower(name), length(name), abs(age), coalesce(score, 0) FROM t

@@ -1,0 +1,1 @@
+SELECT * FROM s WHERE tag = 'a' ORDER BY n LIMIT 2

@@ -1,0 +1,1 @@
+SELECT id, n, x FROM s WHERE n > 5 ORDER BY n DESC

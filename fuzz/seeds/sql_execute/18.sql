@@ -1,0 +1,1 @@
+INSERT INTO t VALUES (100, 'New', 20, 1.0, TRUE, NULL)

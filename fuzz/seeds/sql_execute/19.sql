@@ -1,0 +1,1 @@
+INSERT INTO t (id, name) VALUES (101, 'x'), (102, NULL)

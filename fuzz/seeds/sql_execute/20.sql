@@ -1,0 +1,1 @@
+INSERT INTO s (id, tag, n) VALUES (50, 'z', 3 * 4)

@@ -1,0 +1,1 @@
+INSERT INTO e (k, v, w) VALUES ('a', 1, 2), ('b', -2, NULL)

@@ -1,0 +1,1 @@
+UPDATE t SET age = age + 1, name = 'Older' WHERE age >= 40

@@ -1,0 +1,1 @@
+UPDATE s SET n = n * 2 WHERE tag = 'a'

@@ -1,0 +1,1 @@
+DELETE FROM t WHERE age IS NULL OR score < 0

@@ -1,0 +1,1 @@
+EXPLAIN UPDATE t SET name = 'x' WHERE id = 3

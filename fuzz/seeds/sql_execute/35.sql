@@ -1,0 +1,1 @@
+SELECT name, count(*), sum(age), min(score), max(score), avg(age) FROM t GROUP BY name HAVING count(*) > 1 ORDER BY 2 DESC

@@ -1,0 +1,1 @@
+SELECT CASE WHEN age > 30 THEN 'old' WHEN age IS NULL THEN 'unknown' ELSE 'young' END AS band, count(DISTINCT name) FROM t GROUP BY band

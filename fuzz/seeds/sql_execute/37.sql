@@ -1,0 +1,1 @@
+SELECT upper(name), trim(name), substr(name, 2, 2), round(score, 1), nullif(age, 45) FROM t WHERE id <= :id

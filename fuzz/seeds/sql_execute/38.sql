@@ -1,0 +1,1 @@
+INSERT INTO t (id, name, age) VALUES (1, 'Dup', 50) ON CONFLICT (id) DO UPDATE SET age = excluded.age, name = excluded.name RETURNING *

@@ -1,0 +1,1 @@
+INSERT INTO e (k, v) VALUES ('a', 1), ('a', 2) ON CONFLICT DO NOTHING RETURNING k, v * 2

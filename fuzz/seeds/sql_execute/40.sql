@@ -1,0 +1,1 @@
+UPDATE t SET score = score + 1 WHERE name = 'Ada' RETURNING id, score

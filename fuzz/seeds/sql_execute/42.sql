@@ -1,0 +1,1 @@
+CREATE INDEX t_score ON t (score) USING BTREE; SELECT * FROM t WHERE score > 2 ORDER BY score LIMIT 3; DROP INDEX t_score
