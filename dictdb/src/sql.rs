@@ -404,9 +404,16 @@ impl PreparedStatement<'_> {
         self.prepared.prepared.sql()
     }
 
-    /// How many distinct placeholders the statement has.
+    /// How many positional values the statement takes (`$6` alone takes six;
+    /// a named placeholder used twice counts once).
     pub fn param_count(&self) -> usize {
-        self.prepared.prepared.params().len()
+        self.prepared
+            .prepared
+            .params()
+            .iter()
+            .map(|p| p.index + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -1219,7 +1219,9 @@ impl Cx<'_> {
     }
 
     fn expr_at_depth(&mut self, e: &sp::Expr) -> Result<Expr, SqlError> {
-        let at = position_of(e);
+        // Where the expression starts, computed only for an error (a span
+        // walks the whole subtree).
+        let at = || position_of(e);
         Ok(match e {
             sp::Expr::Identifier(id) => col(&id.value),
             sp::Expr::CompoundIdentifier(ids) => match ids.as_slice() {
@@ -1227,7 +1229,7 @@ impl Cx<'_> {
                     if !self.excluded {
                         return Err(self.invalid(
                             "excluded.<column> is only valid in ON CONFLICT … DO UPDATE",
-                            at,
+                            at(),
                         ));
                     }
                     col(&format!("{EXCLUDED}{}", column.value))
@@ -1243,10 +1245,10 @@ impl Cx<'_> {
                     }
                     col(&column.value)
                 }
-                _ => return Err(self.unsupported(format!("the name {e}"), at)),
+                _ => return Err(self.unsupported(format!("the name {e}"), at())),
             },
             sp::Expr::Value(v) => match &v.value {
-                sp::Value::Placeholder(p) => Expr::Param(self.param(p, at)?),
+                sp::Value::Placeholder(p) => Expr::Param(self.param(p, at())?),
                 _ => Expr::Literal(self.value(v)?),
             },
             sp::Expr::Nested(inner) => self.expr(inner)?,
@@ -1266,35 +1268,37 @@ impl Cx<'_> {
                     Expr::Literal(Value::Float(x)) => Expr::Literal(Value::Float(-x)),
                     other => Expr::Neg(Box::new(other)),
                 },
-                other => return Err(self.unsupported(format!("the operator {other}"), at)),
+                other => return Err(self.unsupported(format!("the operator {other}"), at())),
             },
             sp::Expr::BinaryOp { left, op, right } => {
-                let (l, r) = (self.boxed(left)?, self.boxed(right)?);
-                let cmp = |op| Expr::Cmp {
-                    op,
-                    left: l.clone(),
-                    right: r.clone(),
+                enum Kind {
+                    Cmp(CmpOp),
+                    Arith(ArithOp),
+                    And,
+                    Or,
+                }
+                let kind = match op {
+                    BinaryOperator::Eq => Kind::Cmp(CmpOp::Eq),
+                    BinaryOperator::NotEq => Kind::Cmp(CmpOp::Ne),
+                    BinaryOperator::Lt => Kind::Cmp(CmpOp::Lt),
+                    BinaryOperator::LtEq => Kind::Cmp(CmpOp::Le),
+                    BinaryOperator::Gt => Kind::Cmp(CmpOp::Gt),
+                    BinaryOperator::GtEq => Kind::Cmp(CmpOp::Ge),
+                    BinaryOperator::Plus => Kind::Arith(ArithOp::Add),
+                    BinaryOperator::Minus => Kind::Arith(ArithOp::Sub),
+                    BinaryOperator::Multiply => Kind::Arith(ArithOp::Mul),
+                    BinaryOperator::Divide => Kind::Arith(ArithOp::Div),
+                    BinaryOperator::Modulo => Kind::Arith(ArithOp::Rem),
+                    BinaryOperator::And => Kind::And,
+                    BinaryOperator::Or => Kind::Or,
+                    other => return Err(self.unsupported(format!("the operator {other}"), at())),
                 };
-                let arith = |op| Expr::Arith {
-                    op,
-                    left: l.clone(),
-                    right: r.clone(),
-                };
-                match op {
-                    BinaryOperator::Eq => cmp(CmpOp::Eq),
-                    BinaryOperator::NotEq => cmp(CmpOp::Ne),
-                    BinaryOperator::Lt => cmp(CmpOp::Lt),
-                    BinaryOperator::LtEq => cmp(CmpOp::Le),
-                    BinaryOperator::Gt => cmp(CmpOp::Gt),
-                    BinaryOperator::GtEq => cmp(CmpOp::Ge),
-                    BinaryOperator::Plus => arith(ArithOp::Add),
-                    BinaryOperator::Minus => arith(ArithOp::Sub),
-                    BinaryOperator::Multiply => arith(ArithOp::Mul),
-                    BinaryOperator::Divide => arith(ArithOp::Div),
-                    BinaryOperator::Modulo => arith(ArithOp::Rem),
-                    BinaryOperator::And => (*l).and(*r),
-                    BinaryOperator::Or => (*l).or(*r),
-                    other => return Err(self.unsupported(format!("the operator {other}"), at)),
+                let (left, right) = (self.boxed(left)?, self.boxed(right)?);
+                match kind {
+                    Kind::Cmp(op) => Expr::Cmp { op, left, right },
+                    Kind::Arith(op) => Expr::Arith { op, left, right },
+                    Kind::And => (*left).and(*right),
+                    Kind::Or => (*left).or(*right),
                 }
             }
             sp::Expr::IsNull(inner) => Expr::IsNull(self.boxed(inner)?),
@@ -1351,7 +1355,7 @@ impl Cx<'_> {
                 escape_char,
             } => {
                 if *any {
-                    return Err(self.unsupported("LIKE ANY", at));
+                    return Err(self.unsupported("LIKE ANY", at()));
                 }
                 let ci = matches!(e, sp::Expr::ILike { .. });
                 let pattern = self.expr(pattern)?;
@@ -1362,7 +1366,7 @@ impl Cx<'_> {
                     }
                     Some(other) => {
                         return Err(
-                            self.invalid(format!("ESCAPE takes one character, not {other}"), at)
+                            self.invalid(format!("ESCAPE takes one character, not {other}"), at())
                         );
                     }
                 };
@@ -1387,9 +1391,9 @@ impl Cx<'_> {
                 }
             }
             sp::Expr::Subquery(_) | sp::Expr::InSubquery { .. } | sp::Expr::Exists { .. } => {
-                return Err(self.unsupported("subqueries", at));
+                return Err(self.unsupported("subqueries", at()));
             }
-            sp::Expr::Function(f) => self.function(f, at)?,
+            sp::Expr::Function(f) => self.function(f, at())?,
             sp::Expr::Case {
                 operand,
                 conditions,
@@ -1411,7 +1415,7 @@ impl Cx<'_> {
             } => {
                 let mut args = vec![self.expr(expr)?];
                 let Some(from) = substring_from else {
-                    return Err(self.invalid("substr() takes 2 to 3 argument(s), not 1", at));
+                    return Err(self.invalid("substr() takes 2 to 3 argument(s), not 1", at()));
                 };
                 args.push(self.expr(from)?);
                 if let Some(n) = substring_for {
@@ -1439,14 +1443,14 @@ impl Cx<'_> {
                     (None, Some([c])) => args.push(self.expr(c)?),
                     (None, None | Some([])) => {}
                     (None, Some(_)) => {
-                        return Err(self.invalid("trim takes one set of characters", at));
+                        return Err(self.invalid("trim takes one set of characters", at()));
                     }
                 }
                 Expr::Call { func, args }
             }
             other => {
                 let text = other.to_string();
-                return Err(self.unsupported(format!("the expression {text}"), at));
+                return Err(self.unsupported(format!("the expression {text}"), at()));
             }
         })
     }
