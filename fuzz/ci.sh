@@ -72,6 +72,8 @@ run() {
 run sql_execute 4096 -dict=fuzz/sql.dict -- fuzz/seeds/sql_execute fuzz/regressions
 # Its inputs are choices, not text: let them be long from the start (8 statements).
 run sql_statements 1024 -len_control=0
+# Saved databases and deltas: the JSON fixtures of backup/tests as seeds.
+run backup_files 8192 -- backup/tests/fixtures
 echo "fuzz: step took $((SECONDS - step_start)) s"
 # The plain closing line: each regression input and each fuzz run is one check.
-echo "fuzz: $((${#regressions[@]} + 2)) passed, 0 failed"
+echo "fuzz: $((${#regressions[@]} + 3)) passed, 0 failed"
