@@ -152,7 +152,17 @@ impl Shell {
     pub fn open(&mut self, path: &Path) -> Result<(), ShellError> {
         let start = Instant::now();
         let db = if path.exists() {
-            Database::load(path)?
+            // Loading has no row count until it is done: a spinner on a
+            // terminal for a large file.
+            let big = std::fs::metadata(path).is_ok_and(|m| m.len() > 16 << 20);
+            let spinner = if big {
+                progress_spinner(&format!("loading {}", path.display()))
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let loaded = Database::load(path);
+            spinner.finish_and_clear();
+            loaded?
         } else {
             Database::new()
         };
@@ -174,7 +184,15 @@ impl Shell {
 
     fn save(&mut self, path: &Path) -> Result<(), ShellError> {
         let start = Instant::now();
-        self.db.save(path)?;
+        // A progress bar on a terminal, for large databases.
+        let bar = progress_bar("rows saved");
+        self.db.save_with_progress(path, &mut |done, total| {
+            if total >= PROGRESS_ROWS {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        })?;
+        bar.finish_and_clear();
         self.note(&format!(
             "saved {} ({})",
             path.display(),
@@ -652,6 +670,34 @@ pub fn create_table_sql(t: &Table) -> String {
             text
         }
     }
+}
+
+/// Databases with at least this many rows get a progress bar when saved.
+const PROGRESS_ROWS: u64 = 200_000;
+
+/// A progress bar on standard error when it is a terminal (else hidden).
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} [{{elapsed_precise}}] [{{bar:40}}] {{human_pos}}/{{human_len}} {what}"
+    ))
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(0).with_style(style)
+}
+
+/// A spinner on standard error when it is a terminal (else hidden).
+fn progress_spinner(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(what.to_string());
+    spinner.enable_steady_tick(Duration::from_millis(100));
+    spinner
 }
 
 /// Tabs for `.tsv` files, commas otherwise.
