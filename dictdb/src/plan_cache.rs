@@ -34,6 +34,19 @@ pub(crate) struct Cached {
     pub(crate) prepared: Prepared,
     point: Option<PointShape>,
     plan: Mutex<Option<Arc<PointPlan>>>,
+    /// The plan of a SELECT without placeholders, checked once.
+    select: Mutex<Option<Arc<SelectPlan>>>,
+}
+
+/// A SELECT's plan against one table, valid while the catalog generation, the
+/// table's index changes and the planner settings stay as they were.
+#[derive(Debug)]
+pub(crate) struct SelectPlan {
+    catalog: u64,
+    ddl: u64,
+    config: dictdb_query::PlannerConfig,
+    table: Arc<dictdb_engine::Table>,
+    plan: dictdb_query::Plan,
 }
 
 impl Cached {
@@ -42,6 +55,7 @@ impl Cached {
             point: PointShape::of(&prepared),
             prepared,
             plan: Mutex::new(None),
+            select: Mutex::new(None),
         }
     }
 }
@@ -236,6 +250,78 @@ impl Database {
             columns: plan.columns.clone(),
             rows,
         }))
+    }
+}
+
+impl Database {
+    /// Runs a SELECT without placeholders (and without aggregates) through its
+    /// cached plan, made (and the statement's columns checked) on the first run
+    /// and again after DDL on its table or a change of planner settings. `None`
+    /// when the statement is of another kind.
+    pub(crate) fn run_cached_select(&self, cached: &Cached) -> Option<Result<Output>> {
+        let [
+            Statement::Select {
+                table,
+                query,
+                columns,
+                aggregate: None,
+                limit_param: None,
+                offset_param: None,
+                star_ordinals,
+            },
+        ] = cached.prepared.statements()
+        else {
+            return None;
+        };
+        if !star_ordinals.is_empty() || !cached.prepared.params().is_empty() {
+            return None;
+        }
+        let config = *self.planner.read();
+        let generation = self.catalog.generation();
+        let plan = {
+            let mut slot = cached.select.lock();
+            match &*slot {
+                Some(p)
+                    if p.catalog == generation
+                        && p.ddl == p.table.ddl_version()
+                        && p.config == config =>
+                {
+                    p.clone()
+                }
+                _ => {
+                    // The general path reports a missing table or column.
+                    let t = self.table(table).ok()?;
+                    if crate::sql::check_query_columns(&t, query).is_err() {
+                        return None;
+                    }
+                    let table = t.engine().clone();
+                    let plan = {
+                        let data = table.read();
+                        dictdb_query::plan(query, &dictdb_query::TableInfo::of(&data), &config)
+                    };
+                    let p = Arc::new(SelectPlan {
+                        catalog: generation,
+                        ddl: table.ddl_version(),
+                        config,
+                        table,
+                        plan,
+                    });
+                    *slot = Some(p.clone());
+                    p
+                }
+            }
+        };
+        let data = plan.table.read();
+        let records = match dictdb_query::execute(&plan.plan, &data) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let names: Vec<Name> = match columns {
+            Some(c) => dictdb_query::exec::result_names(c),
+            None => crate::sql::star_columns_of(plan.table.schema(), &data),
+        };
+        drop(data);
+        Some(Ok(crate::sql::rows_output(&names, &records)))
     }
 }
 

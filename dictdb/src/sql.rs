@@ -105,6 +105,11 @@ impl Database {
         if let Some(out) = self.run_point(cached, params) {
             return out;
         }
+        let no_values = matches!(params, Params::None)
+            || matches!(params, Params::Positional(v) if v.is_empty());
+        if no_values && let Some(out) = self.run_cached_select(cached) {
+            return out;
+        }
         let prepared = &cached.prepared;
         let values = prepared.values(params)?;
         let mut out = Output::Done;
@@ -155,22 +160,7 @@ impl Database {
                     Some(c) => dictdb_query::exec::result_names(c),
                     None => star_columns(&t),
                 };
-                let rows = records
-                    .iter()
-                    .map(|r| {
-                        columns
-                            .iter()
-                            .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
-                            .collect()
-                    })
-                    .collect();
-                Ok(Output::Rows {
-                    columns: columns
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Arc<[String]>>(),
-                    rows,
-                })
+                Ok(rows_output(&columns, &records))
             }
             Statement::Explain(inner) => {
                 let lines = match inner.as_ref() {
@@ -801,6 +791,42 @@ fn check_names<'a>(t: &Table, names: impl Iterator<Item = &'a Name>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Result rows in the order of `columns` (a missing field reads as NULL).
+pub(crate) fn rows_output(columns: &[Name], records: &[Record]) -> Output {
+    let rows = records
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+        .collect();
+    Output::Rows {
+        columns: columns
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Arc<[String]>>(),
+        rows,
+    }
+}
+
+/// Checks every column a query reads (typed tables).
+pub(crate) fn check_query_columns(t: &Table, query: &Query) -> Result<()> {
+    check_columns(t, query_exprs(query).iter().copied())
+}
+
+/// The columns of `SELECT *` from data already locked.
+pub(crate) fn star_columns_of(
+    schema: Option<&dictdb_engine::Schema>,
+    data: &dictdb_engine::TableData,
+) -> Vec<Name> {
+    match schema {
+        Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
+        None => data.live_field_names(),
+    }
 }
 
 /// The columns of `SELECT *`: the declared ones, or every field the rows hold.

@@ -1092,3 +1092,34 @@ fn deep_expressions_are_errors_not_stack_overflows() {
     assert!(err.len() < 400, "{err}");
     assert!(err.contains("…"), "{err}");
 }
+
+#[test]
+fn cached_select_plans_follow_ddl_and_planner_settings() {
+    let db = db();
+    let q = "SELECT name FROM people WHERE city = 'London' ORDER BY id";
+    let want = [vec![Value::str("Ada")], vec![Value::str("Alan")]];
+    // Cached with a full scan, then with the index, then the index dropped
+    // (a stale plan would look it up), then rules off, then a new table.
+    assert_eq!(rows(db.execute(q, ()).unwrap()), want);
+    db.execute("CREATE INDEX c ON people (city) USING HASH", ())
+        .unwrap();
+    assert_eq!(rows(db.execute(q, ()).unwrap()), want);
+    db.execute("DROP INDEX c", ()).unwrap();
+    assert_eq!(rows(db.execute(q, ()).unwrap()), want);
+    db.table("people")
+        .unwrap()
+        .create_index("city", IndexKind::Sorted);
+    assert_eq!(rows(db.execute(q, ()).unwrap()), want);
+    db.set_planner(dictdb::PlannerConfig::all(false));
+    assert_eq!(rows(db.execute(q, ()).unwrap()), want);
+    db.execute("DROP TABLE people", ()).unwrap();
+    assert!(db.execute(q, ()).is_err());
+    db.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, city TEXT)",
+        (),
+    )
+    .unwrap();
+    db.execute("INSERT INTO people VALUES (7, 'Zed', 'London')", ())
+        .unwrap();
+    assert_eq!(rows(db.execute(q, ()).unwrap()), [vec![Value::str("Zed")]]);
+}
