@@ -665,10 +665,7 @@ fn returning_rows(
 ) -> Result<Output> {
     match r {
         None => {
-            let mut columns = match t.schema() {
-                Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
-                None => data.live_field_names(),
-            };
+            let mut columns = star_columns_of(t.schema(), data);
             // Fields the statement is adding to a schemaless table.
             for r in &records {
                 for n in r.names() {
@@ -677,42 +674,12 @@ fn returning_rows(
                     }
                 }
             }
-            let rows = records
-                .iter()
-                .map(|r| {
-                    columns
-                        .iter()
-                        .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
-                        .collect()
-                })
-                .collect();
-            Ok(Output::Rows {
-                columns: columns
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Arc<[String]>>(),
-                rows,
-            })
+            Ok(rows_output(&columns, &records))
         }
         Some(items) => {
             let query = Query::new().project(items.iter().map(|(n, e)| (&**n, e.clone())));
-            let names = dictdb_query::exec::result_names(
-                &items.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
-            );
-            let out = query_records(records, &query)?;
-            let rows = out
-                .iter()
-                .map(|r| {
-                    names
-                        .iter()
-                        .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
-                        .collect()
-                })
-                .collect();
-            Ok(Output::Rows {
-                columns: names.iter().map(|c| c.to_string()).collect(),
-                rows,
-            })
+            let names = dictdb_query::exec::result_names(items.iter().map(|(n, _)| n));
+            Ok(rows_output(&names, &query_records(records, &query)?))
         }
     }
 }
@@ -832,6 +799,7 @@ pub(crate) fn star_columns_of(
 /// The columns of `SELECT *`: the declared ones, or every field the rows hold.
 fn star_columns(t: &Table) -> Vec<Name> {
     match t.schema() {
+        // Declared columns need no lock.
         Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
         None => t.engine().read().live_field_names(),
     }
