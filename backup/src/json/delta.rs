@@ -233,22 +233,7 @@ pub fn read_delta(bytes: &[u8]) -> Result<DeltaIn, JsonError> {
         order: None,
     };
     if let Some(mut p) = member(5) {
-        expect_list(&mut p, None, "'order'")?;
-        let mut order = Vec::new();
-        p.each_item(|p, index| {
-            if p.peek() != Some(b'"') {
-                let found = p.describe_next();
-                return Err(wrong_type(
-                    p,
-                    None,
-                    None,
-                    format!("'order' item {index} is not a string (found {found})"),
-                ));
-            }
-            order.push(p.string()?.into_owned());
-            Ok(())
-        })?;
-        delta.order = Some(order);
+        delta.order = Some(read_names(&mut p, "order")?);
     }
     if let Some(mut p) = member(1) {
         let found = p.describe_next();
@@ -269,20 +254,7 @@ pub fn read_delta(bytes: &[u8]) -> Result<DeltaIn, JsonError> {
         };
     }
     if let Some(mut p) = member(2) {
-        expect_list(&mut p, None, "'dropped'")?;
-        p.each_item(|p, index| {
-            if p.peek() != Some(b'"') {
-                let found = p.describe_next();
-                return Err(wrong_type(
-                    p,
-                    None,
-                    None,
-                    format!("'dropped' item {index} is not a string (found {found})"),
-                ));
-            }
-            delta.dropped.push(p.string()?.into_owned());
-            Ok(())
-        })?;
+        delta.dropped = read_names(&mut p, "dropped")?;
     }
     if let Some(mut p) = member(3) {
         expect_object(&mut p, None, None, "'created'")?;
@@ -340,6 +312,26 @@ fn read_created(p: &mut Parser<'_>, name: &str) -> Result<TableDefIn, JsonError>
         });
     }
     Ok(def)
+}
+
+/// A top-level list of table names (`dropped`, `order`).
+fn read_names(p: &mut Parser<'_>, key: &str) -> Result<Vec<String>, JsonError> {
+    expect_list(p, None, &format!("'{key}'"))?;
+    let mut names = Vec::new();
+    p.each_item(|p, index| {
+        if p.peek() != Some(b'"') {
+            let found = p.describe_next();
+            return Err(wrong_type(
+                p,
+                None,
+                None,
+                format!("'{key}' item {index} is not a string (found {found})"),
+            ));
+        }
+        names.push(p.string()?.into_owned());
+        Ok(())
+    })?;
+    Ok(names)
 }
 
 /// Reads one entry of `tables`.
