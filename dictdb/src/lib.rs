@@ -99,6 +99,8 @@ pub struct Database {
     catalog: dictdb_engine::Catalog,
     planner: RwLock<PlannerConfig>,
     statements: parking_lot::Mutex<plan_cache::StatementCache>,
+    /// Plans the statement cache has made.
+    plans_built: std::sync::atomic::AtomicU64,
 }
 
 impl Database {
@@ -150,6 +152,15 @@ impl Database {
     /// [`STATEMENT_CACHE_SIZE`]).
     pub fn cached_statements(&self) -> usize {
         self.statements.lock().len()
+    }
+
+    /// How many plans the statement cache has made for statements run through
+    /// [`Database::execute`] and [`Database::prepare`]: a statement repeated
+    /// while its plan is cached (placeholders or not) adds none; the first run,
+    /// and the first run after DDL on its table or a change of planner rules,
+    /// add one.
+    pub fn plans_built(&self) -> u64 {
+        self.plans_built.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the planner rules used by handles obtained afterwards.
@@ -279,7 +290,7 @@ impl Table {
     /// [`Table::update`] with an optional filter (`None` = every row).
     pub fn update_where(&self, filter: Option<&Expr>, changes: Record) -> Result<usize> {
         let mut data = self.inner.write();
-        let positions = self.matching(&data, filter)?;
+        let positions = self.matching(&data, None, filter)?;
         Ok(data.update_positions(&positions, &changes, true)?)
     }
 
@@ -292,7 +303,7 @@ impl Table {
         mut changes: impl FnMut(&dictdb_engine::TableData, u32) -> Result<Record>,
     ) -> Result<usize> {
         let mut data = self.inner.write();
-        let positions = self.matching(&data, filter)?;
+        let positions = self.matching(&data, None, filter)?;
         let rows = positions
             .iter()
             .map(|&p| Ok((p, changes(&data, p)?)))
@@ -308,16 +319,30 @@ impl Table {
     /// [`Table::delete`] with an optional filter (`None` = every row).
     pub fn delete_where(&self, filter: Option<&Expr>) -> Result<usize> {
         let mut data = self.inner.write();
-        let positions = self.matching(&data, filter)?;
+        let positions = self.matching(&data, None, filter)?;
         Ok(data.delete_positions(&positions))
     }
 
-    fn matching(&self, data: &dictdb_engine::TableData, filter: Option<&Expr>) -> Result<Vec<u32>> {
-        let info = dictdb_query::TableInfo::of(data);
-        let access = dictdb_query::plan_access(filter, &info, &self.planner);
+    /// The positions where `filter` is true, found through `access` when given
+    /// (a cached plan of the same filter), else through a new plan.
+    fn matching(
+        &self,
+        data: &dictdb_engine::TableData,
+        access: Option<&dictdb_query::Access>,
+        filter: Option<&Expr>,
+    ) -> Result<Vec<u32>> {
+        let planned;
+        let access = match access {
+            Some(a) => a,
+            None => {
+                let info = dictdb_query::TableInfo::of(data);
+                planned = dictdb_query::plan_access(filter, &info, &self.planner);
+                &planned
+            }
+        };
         let bound = filter.map(|f| f.bind(data));
         Ok(dictdb_query::exec::matching_positions(
-            &access,
+            access,
             bound.as_ref(),
             data,
         )?)
@@ -352,13 +377,29 @@ impl Table {
     /// Runs an aggregation: one record without group keys, else one per group in
     /// order of first appearance.
     pub fn aggregate(&self, aggregation: impl Borrow<Aggregation>) -> Result<Vec<Record>> {
-        let aggregation = aggregation.borrow();
+        self.aggregate_with(aggregation.borrow(), None)
+    }
+
+    /// [`Table::aggregate`] through `access` when given (a cached plan of the
+    /// same filter), else through a new plan.
+    fn aggregate_with(
+        &self,
+        aggregation: &Aggregation,
+        access: Option<&dictdb_query::Access>,
+    ) -> Result<Vec<Record>> {
         let data = self.inner.read();
-        let info = dictdb_query::TableInfo::of(&data);
-        let access = dictdb_query::aggregate::plan_access(aggregation, &info, &self.planner);
+        let planned;
+        let access = match access {
+            Some(a) => a,
+            None => {
+                let info = dictdb_query::TableInfo::of(&data);
+                planned = dictdb_query::aggregate::plan_access(aggregation, &info, &self.planner);
+                &planned
+            }
+        };
         Ok(dictdb_query::aggregate::execute(
             aggregation,
-            &access,
+            access,
             &data,
         )?)
     }

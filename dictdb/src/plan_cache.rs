@@ -7,14 +7,22 @@
 //!
 //! A statement of the point-query shape, `SELECT columns FROM t WHERE pk = ?`
 //! (or `= constant`), also keeps its plan: the table, the fields to read and the
-//! result column names, checked once. The plan is tied to the catalog's
-//! generation (any create, drop or replacement of a table moves it, so a dropped
-//! and re-created table is planned anew) and to the table's index-change count,
-//! and is rebuilt when either moves. Running it is one
-//! read lock, one primary-key probe and the row's values: no parsing, binding,
-//! planning or name checks.
+//! result column names, checked once. Running it is one read lock, one
+//! primary-key probe and the row's values: no parsing, binding, planning or name
+//! checks.
+//!
+//! Any other SELECT keeps a [`dictdb_query::PlanTemplate`], and an UPDATE,
+//! DELETE or aggregate SELECT the [`dictdb_query::AccessTemplate`] of its WHERE:
+//! planned once with its placeholders as slots, bound to each run's values.
+//!
+//! Every kept plan is tied to the catalog's generation (any create, drop or
+//! replacement of a table moves it, so a dropped and re-created table is planned
+//! anew), to the table's index-change count and (but for point plans, which
+//! only run with `pk_lookup` on) to the planner settings, and is rebuilt when
+//! one of them moves.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use dictdb_engine::{Name, Value};
 use dictdb_query::sql::{Params, Prepared, Statement};
@@ -34,19 +42,29 @@ pub(crate) struct Cached {
     pub(crate) prepared: Prepared,
     point: Option<PointShape>,
     plan: Mutex<Option<Arc<PointPlan>>>,
-    /// The plan of a SELECT without placeholders, checked once.
-    select: Mutex<Option<Arc<SelectPlan>>>,
+    /// The plan of a SELECT (without aggregates).
+    select: Mutex<Option<Arc<TablePlan<SelectPlan>>>>,
+    /// The access path of an UPDATE, a DELETE or an aggregate SELECT.
+    dml: Mutex<Option<Arc<TablePlan<dictdb_query::AccessTemplate>>>>,
 }
 
-/// A SELECT's plan against one table, valid while the catalog generation, the
-/// table's index changes and the planner settings stay as they were.
+/// A plan against one table, valid while the catalog generation, the table's
+/// index changes and the planner settings stay as they were.
 #[derive(Debug)]
-pub(crate) struct SelectPlan {
+pub(crate) struct TablePlan<P> {
     catalog: u64,
     ddl: u64,
     config: dictdb_query::PlannerConfig,
     table: Arc<dictdb_engine::Table>,
-    plan: dictdb_query::Plan,
+    plan: P,
+}
+
+/// A SELECT's plan, with its placeholders still to bind.
+#[derive(Debug)]
+pub(crate) struct SelectPlan {
+    template: dictdb_query::PlanTemplate,
+    /// The plan itself, for a statement without placeholders.
+    bound: Option<dictdb_query::Plan>,
 }
 
 impl Cached {
@@ -56,6 +74,7 @@ impl Cached {
             prepared,
             plan: Mutex::new(None),
             select: Mutex::new(None),
+            dml: Mutex::new(None),
         }
     }
 }
@@ -223,6 +242,7 @@ impl Database {
                 _ => {
                     let table = self.catalog.table(&shape.table).ok()?;
                     let p = Arc::new(PointPlan::build(shape, table, generation)?);
+                    self.plans_built.fetch_add(1, Ordering::Relaxed);
                     *slot = Some(p.clone());
                     p
                 }
@@ -254,65 +274,61 @@ impl Database {
 }
 
 impl Database {
-    /// Runs a SELECT without placeholders (and without aggregates) through its
-    /// cached plan, made (and the statement's columns checked) on the first run
-    /// and again after DDL on its table or a change of planner settings. `None`
-    /// when the statement is of another kind.
-    pub(crate) fn run_cached_select(&self, cached: &Cached) -> Option<Result<Output>> {
+    /// Runs a SELECT (without aggregates) through its cached plan, made (and the
+    /// statement's columns checked) on the first run and again after DDL on its
+    /// table or a change of planner settings; placeholders, `LIMIT ?` and
+    /// `OFFSET ?` are bound into the plan, not planned again. `None` when the
+    /// statement is of another kind.
+    pub(crate) fn run_cached_select(
+        &self,
+        cached: &Cached,
+        params: &Params,
+    ) -> Option<Result<Output>> {
         let [
             Statement::Select {
                 table,
                 query,
                 columns,
                 aggregate: None,
-                limit_param: None,
-                offset_param: None,
+                limit_param,
+                offset_param,
                 star_ordinals,
             },
         ] = cached.prepared.statements()
         else {
             return None;
         };
-        if !star_ordinals.is_empty() || !cached.prepared.params().is_empty() {
+        if !star_ordinals.is_empty() {
             return None;
         }
+        let values = match cached.prepared.values(params) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e.into())),
+        };
         let config = *self.planner.read();
-        let generation = self.catalog.generation();
-        let plan = {
-            let mut slot = cached.select.lock();
-            match &*slot {
-                Some(p)
-                    if p.catalog == generation
-                        && p.ddl == p.table.ddl_version()
-                        && p.config == config =>
-                {
-                    p.clone()
-                }
-                _ => {
-                    // The general path reports a missing table or column.
-                    let t = self.table(table).ok()?;
-                    if crate::sql::check_query_columns(&t, query).is_err() {
-                        return None;
-                    }
-                    let table = t.engine().clone();
-                    let plan = {
-                        let data = table.read();
-                        dictdb_query::plan(query, &dictdb_query::TableInfo::of(&data), &config)
+        let plan = self.cached_plan(&cached.select, table, &config, |t, info| {
+            crate::sql::check_query_columns(t, query).ok()?;
+            let template = dictdb_query::plan_template(query, info, &config);
+            // Without placeholders the plan is bound once.
+            let bound = (values.is_empty())
+                .then(|| template.bind(&[], template.limit(), template.offset()));
+            Some(SelectPlan { template, bound })
+        })?;
+        let bound;
+        let p = match &plan.plan.bound {
+            Some(p) => p,
+            None => {
+                let (limit, offset) =
+                    match dictdb_query::sql::paging(query, *limit_param, *offset_param, &values) {
+                        Ok(paging) => paging,
+                        Err(e) => return Some(Err(e.into())),
                     };
-                    let p = Arc::new(SelectPlan {
-                        catalog: generation,
-                        ddl: table.ddl_version(),
-                        config,
-                        table,
-                        plan,
-                    });
-                    *slot = Some(p.clone());
-                    p
-                }
+                bound = plan.plan.template.bind(&values, limit, offset);
+                &bound
             }
         };
         let data = plan.table.read();
-        let records = match dictdb_query::execute(&plan.plan, &data) {
+        let records = match dictdb_query::execute(p, &data) {
             Ok(r) => r,
             Err(e) => return Some(Err(e.into())),
         };
@@ -322,6 +338,81 @@ impl Database {
         };
         drop(data);
         Some(Ok(crate::sql::rows_output(&names, &records)))
+    }
+
+    /// The access path of a single UPDATE, DELETE or aggregate SELECT (its
+    /// WHERE), from its cached template
+    /// bound to `values`; `None` for other statements (or when the table or a
+    /// column is missing: the general path reports it).
+    pub(crate) fn cached_dml_access(
+        &self,
+        cached: &Cached,
+        values: &[Value],
+    ) -> Option<dictdb_query::Access> {
+        let (table, filter) = match cached.prepared.statements() {
+            [Statement::Update { table, filter, .. } | Statement::Delete { table, filter, .. }] => {
+                (table, filter.as_ref())
+            }
+            [
+                Statement::Select {
+                    table,
+                    aggregate: Some(agg),
+                    ..
+                },
+            ] => (table, agg.filter_expr()),
+            _ => return None,
+        };
+        let config = *self.planner.read();
+        let plan = self.cached_plan(&cached.dml, table, &config, |t, info| {
+            crate::sql::check_query_columns(t, &filter_query(filter)).ok()?;
+            Some(dictdb_query::access_template(filter, info, &config))
+        })?;
+        Some(plan.plan.bind(values))
+    }
+
+    /// The plan kept in `slot` while it is valid for `table` (same catalog
+    /// generation, index changes and planner settings), else a new one from
+    /// `make` (`None`: no plan, the general path runs).
+    fn cached_plan<P>(
+        &self,
+        slot: &Mutex<Option<Arc<TablePlan<P>>>>,
+        table: &str,
+        config: &dictdb_query::PlannerConfig,
+        make: impl FnOnce(&crate::Table, &dictdb_query::TableInfo) -> Option<P>,
+    ) -> Option<Arc<TablePlan<P>>> {
+        let generation = self.catalog.generation();
+        let mut slot = slot.lock();
+        if let Some(p) = &*slot
+            && p.catalog == generation
+            && p.ddl == p.table.ddl_version()
+            && p.config == *config
+        {
+            return Some(p.clone());
+        }
+        let t = self.table(table).ok()?;
+        let engine = t.engine().clone();
+        // The index-change count first: a change after it makes the plan
+        // rebuilt next time, never kept stale.
+        let ddl = engine.ddl_version();
+        let info = dictdb_query::TableInfo::of(&engine.read());
+        self.plans_built.fetch_add(1, Ordering::Relaxed);
+        let p = Arc::new(TablePlan {
+            catalog: generation,
+            ddl,
+            config: *config,
+            plan: make(&t, &info)?,
+            table: engine,
+        });
+        *slot = Some(p.clone());
+        Some(p)
+    }
+}
+
+/// A WHERE clause as a query, for the column checks.
+fn filter_query(filter: Option<&Expr>) -> dictdb_query::Query {
+    match filter {
+        Some(f) => dictdb_query::Query::new().filter(f.clone()),
+        None => dictdb_query::Query::new(),
     }
 }
 

@@ -105,25 +105,26 @@ impl Database {
         if let Some(out) = self.run_point(cached, params) {
             return out;
         }
-        let no_values = matches!(params, Params::None)
-            || matches!(params, Params::Positional(v) if v.is_empty());
-        if no_values && let Some(out) = self.run_cached_select(cached) {
+        if let Some(out) = self.run_cached_select(cached, params) {
             return out;
         }
         let prepared = &cached.prepared;
         let values = prepared.values(params)?;
+        let access = self.cached_dml_access(cached, &values);
         let mut out = Output::Done;
         for s in prepared.statements() {
             out = if values.is_empty() {
-                self.run(s)?
+                self.run(s, access.as_ref())?
             } else {
-                self.run(&dictdb_query::sql::bind(s, &values)?)?
+                self.run(&dictdb_query::sql::bind(s, &values)?, access.as_ref())?
             };
         }
         Ok(out)
     }
 
-    fn run(&self, s: &Statement) -> Result<Output> {
+    /// Runs one statement; an UPDATE or DELETE finds its rows through `access`
+    /// when given (its cached plan), else plans.
+    fn run(&self, s: &Statement, access: Option<&dictdb_query::Access>) -> Result<Output> {
         match s {
             Statement::Select {
                 table,
@@ -152,7 +153,7 @@ impl Database {
                     }
                     Some(agg) => {
                         check_columns(&t, agg.exprs().into_iter())?;
-                        let groups = t.aggregate(&**agg)?;
+                        let groups = t.aggregate_with(agg, access)?;
                         query_records(groups, query)?
                     }
                 };
@@ -250,7 +251,7 @@ impl Database {
                     check_returning(&t, r)?;
                 }
                 let mut data = t.engine().write();
-                let positions = t.matching(&data, filter.as_ref())?;
+                let positions = t.matching(&data, access, filter.as_ref())?;
                 let mut changed = Vec::with_capacity(positions.len());
                 for &pos in &positions {
                     let mut changes = Record::with_capacity(assignments.len());
@@ -286,7 +287,7 @@ impl Database {
                     check_returning(&t, r)?;
                 }
                 let mut data = t.engine().write();
-                let positions = t.matching(&data, filter.as_ref())?;
+                let positions = t.matching(&data, access, filter.as_ref())?;
                 let out = match returning {
                     None => Output::Affected(positions.len()),
                     Some(r) => returning_rows(&t, &data, data.records(&positions), r)?,

@@ -1123,3 +1123,164 @@ fn cached_select_plans_follow_ddl_and_planner_settings() {
         .unwrap();
     assert_eq!(rows(db.execute(q, ()).unwrap()), [vec![Value::str("Zed")]]);
 }
+
+/// A statement with placeholders is planned once: each run binds the values
+/// into the cached plan (`plans_built` does not move), with the answers of a
+/// database planning every run with every rule off; DDL on its table makes it
+/// planned again, once. UPDATE and DELETE keep their access path the same way.
+#[test]
+fn statements_with_placeholders_are_planned_once() {
+    let db = db();
+    let slow = db_with_rules_off();
+    let text = "SELECT name, age FROM people WHERE age BETWEEN ? AND ? OR city = ? \
+                ORDER BY age DESC, id LIMIT ? OFFSET ?";
+    let select = db.prepare(text).unwrap();
+    let bindings = [
+        vec![
+            Value::Int(30),
+            Value::Int(45),
+            Value::str("Helsinki"),
+            Value::Int(10),
+            Value::Int(0),
+        ],
+        vec![
+            Value::Int(40),
+            Value::Int(80),
+            Value::Null,
+            Value::Int(1),
+            Value::Int(1),
+        ],
+        vec![
+            Value::Null,
+            Value::Int(80),
+            Value::str("London"),
+            Value::Int(-1),
+            Value::Int(0),
+        ],
+        vec![
+            Value::Float(35.5),
+            Value::str("z"),
+            Value::Null,
+            Value::Int(5),
+            Value::Int(-3),
+        ],
+        vec![
+            Value::Int(0),
+            Value::Int(100),
+            Value::str("London"),
+            Value::Int(0),
+            Value::Int(0),
+        ],
+    ];
+    let check = |select: &dictdb::PreparedStatement<'_>| {
+        for b in &bindings {
+            assert_eq!(
+                select.execute(b.clone()).unwrap(),
+                slow.execute(text, b.clone()).unwrap(),
+                "{b:?}"
+            );
+        }
+    };
+    check(&select);
+    let planned = db.plans_built();
+    check(&select);
+    assert_eq!(
+        db.plans_built(),
+        planned,
+        "a repeated statement was planned again"
+    );
+    // A bad LIMIT is an error, as without the cache.
+    let err = select
+        .execute([
+            Value::Int(1),
+            Value::Int(2),
+            Value::Null,
+            Value::str("x"),
+            Value::Int(0),
+        ])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("LIMIT takes an integer"), "{err}");
+
+    // DDL on the table: planned again once, then cached again.
+    db.execute("CREATE INDEX by_city ON people (city) USING HASH", ())
+        .unwrap();
+    check(&select);
+    assert_eq!(db.plans_built(), planned + 1);
+    // The first binding uses both indexes; EXPLAIN shows the bound plan.
+    let explain = rows(
+        db.execute(&format!("EXPLAIN {text}"), bindings[0].clone())
+            .unwrap(),
+    );
+    assert!(
+        explain.iter().any(
+            |r| r[0].as_str().unwrap().contains("btree range age [30, 45]")
+                && r[0]
+                    .as_str()
+                    .unwrap()
+                    .contains("hash lookup city ['Helsinki']")
+        ),
+        "{explain:?}"
+    );
+    db.execute("DROP INDEX by_city", ()).unwrap();
+    db.table("people").unwrap().drop_index("age");
+    check(&select);
+    check(&select);
+    assert_eq!(db.plans_built(), planned + 2);
+
+    // UPDATE and DELETE with placeholders, against the rules-off database.
+    db.table("people")
+        .unwrap()
+        .create_index("age", IndexKind::Sorted);
+    let update = "UPDATE people SET score = score + ? WHERE age > ? AND city = ?";
+    let delete = "DELETE FROM people WHERE age < ? OR id IN (?, ?) RETURNING id";
+    let before = db.plans_built();
+    for (u, d) in [
+        (
+            vec![Value::Int(1), Value::Int(30), Value::str("London")],
+            vec![Value::Int(0), Value::Int(99), Value::Null],
+        ),
+        (
+            vec![Value::Float(0.5), Value::Null, Value::str("London")],
+            vec![Value::Int(37), Value::Int(5), Value::Int(3)],
+        ),
+        (
+            vec![Value::Int(2), Value::Int(0), Value::str("New York")],
+            vec![Value::Int(50), Value::Int(2), Value::Int(2)],
+        ),
+    ] {
+        assert_eq!(
+            db.execute(update, u.clone()).unwrap(),
+            slow.execute(update, u).unwrap()
+        );
+        assert_eq!(
+            db.execute(delete, d.clone()).unwrap(),
+            slow.execute(delete, d).unwrap()
+        );
+        assert_eq!(
+            rows(db.execute("SELECT * FROM people ORDER BY id", ()).unwrap()),
+            rows(
+                slow.execute("SELECT * FROM people ORDER BY id", ())
+                    .unwrap()
+            )
+        );
+    }
+    assert_eq!(
+        db.plans_built(),
+        before + 3,
+        "UPDATE, DELETE, SELECT *: one plan each"
+    );
+
+    // An aggregate's WHERE.
+    let group = "SELECT city, COUNT(*), MAX(age) FROM people WHERE age >= ? GROUP BY city \
+                 HAVING COUNT(*) >= ? ORDER BY city";
+    let before = db.plans_built();
+    for (age, n) in [(0, 1), (40, 1), (0, 2)] {
+        let b = [Value::Int(age), Value::Int(n)];
+        assert_eq!(
+            db.execute(group, b.clone()).unwrap(),
+            slow.execute(group, b).unwrap()
+        );
+    }
+    assert_eq!(db.plans_built(), before + 1);
+}

@@ -698,6 +698,46 @@ impl<C> Expr<C> {
 }
 
 impl Expr {
+    /// This expression with its placeholders ([`Expr::Param`]) replaced by
+    /// `values` (indexed by placeholder). A LIKE whose pattern was a placeholder
+    /// becomes an ordinary [`Expr::Like`] with its pattern compiled once (so the
+    /// planner can use an index for a prefix pattern); a pattern that is not
+    /// text stays a per-row call, which reports it (NULL gives NULL).
+    ///
+    /// # Panics
+    ///
+    /// If a placeholder's index is not below `values.len()`.
+    pub fn bind_params(&self, values: &[Value]) -> Expr {
+        let Ok(bound) = self.rewrite::<std::convert::Infallible, _>(&mut |x: &Expr| match x {
+            Expr::Param(i) => Some(Ok(Expr::Literal(values[*i].clone()))),
+            Expr::Call {
+                func:
+                    Func::Like {
+                        escape,
+                        ignore_case,
+                    },
+                args,
+            } if matches!(args.get(1), Some(Expr::Param(_))) => {
+                let value = args[0].bind_params(values);
+                Some(Ok(match args[1].bind_params(values) {
+                    Expr::Literal(Value::Str(p)) => Expr::Like {
+                        expr: Box::new(value),
+                        pattern: LikePattern::new(&p, *escape, *ignore_case),
+                    },
+                    other => Expr::Call {
+                        func: Func::Like {
+                            escape: *escape,
+                            ignore_case: *ignore_case,
+                        },
+                        args: vec![value, other],
+                    },
+                }))
+            }
+            _ => None,
+        });
+        bound
+    }
+
     /// Binds column names to a table's column ids.
     pub fn bind(&self, data: &TableData) -> BoundExpr {
         self.map_columns(&mut |name: &Name| data.column_id(name))

@@ -40,4 +40,7 @@ pub use expr::{ArithOp, BoundExpr, CmpOp, Expr, StrOp, Tri, col, lit};
 pub use func::Func;
 pub use like::LikePattern;
 pub use plan::{Access, KeyRange, OrderKey, OrderStrategy, Plan, Query};
-pub use planner::{PlannerConfig, TableInfo, plan, plan_access};
+pub use planner::{
+    AccessTemplate, PlanTemplate, PlannerConfig, TableInfo, access_template, plan, plan_access,
+    plan_template,
+};

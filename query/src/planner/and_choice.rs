@@ -6,19 +6,11 @@
 //! executor counts each branch's postings (cheap: bucket sizes) and materialises
 //! only the smallest. With the rule off, the first indexable conjunct is used.
 
+use super::template::Node;
 use super::{Ctx, access_for};
 use crate::expr::Expr;
-use crate::plan::Access;
 
-pub(super) fn apply(parts: &[Expr], ctx: &Ctx<'_>) -> Option<Access> {
-    let mut found = parts.iter().filter_map(|p| access_for(p, ctx));
-    if !ctx.config.and_choice {
-        return found.next();
-    }
-    let mut all: Vec<Access> = found.collect();
-    match all.len() {
-        0 => None,
-        1 => all.pop(),
-        _ => Some(Access::Choose(all)),
-    }
+pub(super) fn apply(parts: &[Expr], ctx: &Ctx<'_>) -> Option<Node> {
+    let found: Vec<Node> = parts.iter().filter_map(|p| access_for(p, ctx)).collect();
+    Node::and(found, ctx.config.and_choice)
 }

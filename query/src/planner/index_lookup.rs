@@ -11,27 +11,51 @@
 //! (rule `in_union`). A sorted index is not used for a constant holding a map: it
 //! keys maps by stored key order, Python equality ignores key order.
 
-use super::{Ctx, column_cmp, literal_list};
+use super::template::{Node, Slot};
+use super::{Ctx, Operand, column_cmp, literal_list, slot_list};
 use crate::expr::{CmpOp, Expr};
 use crate::plan::Access;
 use dictdb_engine::value::contains_map;
 use dictdb_engine::{IndexKind, Value};
 
-pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
+pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Node> {
     if !ctx.config.hash_lookup {
         return None;
     }
+    let single = !ctx.config.in_union;
     let (field, values, with_absent) = match pred {
         Expr::IsNull(inner) => (inner.as_column()?, vec![Value::Null], true),
         Expr::InList { expr, list } => {
-            let values = literal_list(list)?;
-            if values.len() > 1 && !ctx.config.in_union {
-                return None;
+            let field = expr.as_column()?;
+            match literal_list(list) {
+                Some(values) => {
+                    if values.len() > 1 && single {
+                        return None;
+                    }
+                    (field, values, false)
+                }
+                None => {
+                    return Some(Node::IndexLookup {
+                        kind: ctx.info.index_kind(field)?,
+                        field: field.clone(),
+                        values: slot_list(list)?,
+                        list: true,
+                        single,
+                    });
+                }
             }
-            (expr.as_column()?, values, false)
         }
         _ => match column_cmp(pred)? {
-            (c, CmpOp::Eq, v) => (c, vec![v.clone()], false),
+            (c, CmpOp::Eq, Operand::Lit(v)) => (c, vec![v.clone()], false),
+            (c, CmpOp::Eq, Operand::Param(i)) => {
+                return Some(Node::IndexLookup {
+                    kind: ctx.info.index_kind(c)?,
+                    field: c.clone(),
+                    values: vec![Slot::Param(i)],
+                    list: false,
+                    single: false,
+                });
+            }
             _ => return None,
         },
     };
@@ -40,10 +64,10 @@ pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
     if kind == IndexKind::Sorted && values.iter().any(|v| contains_map(v.as_ref())) {
         return None;
     }
-    Some(Access::IndexLookup {
+    Some(Node::Fixed(Access::IndexLookup {
         field: field.clone(),
         kind,
         values,
         with_absent,
-    })
+    }))
 }

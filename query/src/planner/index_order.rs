@@ -10,11 +10,13 @@
 //! lookup followed by a top-k is the better plan then).
 
 use super::Ctx;
-use crate::plan::{Access, OrderStrategy, Query};
+use crate::plan::{OrderStrategy, Query};
 use dictdb_engine::IndexKind;
 
-pub(super) fn apply(query: &Query, access: &Access, ctx: &Ctx<'_>) -> Option<OrderStrategy> {
-    if !ctx.config.index_order || query.limit.is_none() || *access != Access::FullScan {
+/// The index walk for the query's order, if it has the shape for one; the
+/// plan uses it when the query has a LIMIT and no index supplies candidates.
+pub(super) fn candidate(query: &Query, ctx: &Ctx<'_>) -> Option<OrderStrategy> {
+    if !ctx.config.index_order {
         return None;
     }
     let [key] = query.order_by.as_slice() else {

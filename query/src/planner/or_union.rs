@@ -6,14 +6,14 @@
 //!
 //! Does not fire when any branch needs a scan: then the scan is the plan.
 
+use super::template::Node;
 use super::{Ctx, access_for};
 use crate::expr::Expr;
-use crate::plan::Access;
 
-pub(super) fn apply(parts: &[Expr], ctx: &Ctx<'_>) -> Option<Access> {
+pub(super) fn apply(parts: &[Expr], ctx: &Ctx<'_>) -> Option<Node> {
     if !ctx.config.or_union || parts.is_empty() {
         return None;
     }
-    let branches: Option<Vec<Access>> = parts.iter().map(|p| access_for(p, ctx)).collect();
-    Some(Access::Union(branches?))
+    let branches: Option<Vec<Node>> = parts.iter().map(|p| access_for(p, ctx)).collect();
+    Some(Node::union(branches?))
 }

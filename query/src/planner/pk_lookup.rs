@@ -6,23 +6,39 @@
 //! Does not fire for other operators on the key, or for an `IN` with a non-constant
 //! member; `IN` with several members needs `in_union` too.
 
-use super::{Ctx, column_cmp, literal_list};
+use super::template::Node;
+use super::{Ctx, Operand, column_cmp, literal_list, slot_list};
 use crate::expr::{CmpOp, Expr};
 use crate::plan::Access;
 
-pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
+pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Node> {
     if !ctx.config.pk_lookup {
         return None;
     }
     let pk = &ctx.info.primary_key;
     match pred {
         Expr::InList { expr, list } if expr.as_column() == Some(pk) => {
-            let keys = literal_list(list)?;
-            (keys.len() <= 1 || ctx.config.in_union).then_some(Access::PkLookup { keys })
+            let single = !ctx.config.in_union;
+            if let Some(keys) = literal_list(list) {
+                return (keys.len() <= 1 || !single)
+                    .then_some(Node::Fixed(Access::PkLookup { keys }));
+            }
+            Some(Node::PkLookup {
+                keys: slot_list(list)?,
+                list: true,
+                single,
+            })
         }
         _ => match column_cmp(pred)? {
-            (c, CmpOp::Eq, v) if c == pk => Some(Access::PkLookup {
-                keys: vec![v.clone()],
+            (c, CmpOp::Eq, o) if c == pk => Some(match o {
+                Operand::Lit(v) => Node::Fixed(Access::PkLookup {
+                    keys: vec![v.clone()],
+                }),
+                Operand::Param(i) => Node::PkLookup {
+                    keys: vec![super::template::Slot::Param(i)],
+                    list: false,
+                    single: false,
+                },
             }),
             _ => None,
         },

@@ -8,75 +8,97 @@
 //! covers numbers only, not the strings that sort after them), since a comparison
 //! between incomparable values is false anyway. `name LIKE 'ab%'` (case-sensitive,
 //! non-empty literal prefix) is the range of strings in `['ab', 'ac')`.
+//! A placeholder bound (`age > ?`, `name LIKE ?`) gives the range once bound.
 
 use std::ops::Bound;
 
 use dictdb_engine::value::{NaiveDate, contains_map};
 use dictdb_engine::{IndexKind, Value};
 
-use super::{Ctx, column_cmp};
+use super::template::{Node, RangeSlot, Slot, cmp_range, prefix_range};
+use super::{Ctx, Operand, column_cmp, operand};
 use crate::expr::{CmpOp, Expr};
+use crate::func::Func;
 use crate::plan::{Access, KeyBound, KeyRange};
 
-pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Access> {
+pub(super) fn apply(pred: &Expr, ctx: &Ctx<'_>) -> Option<Node> {
     let (field, range) = match pred {
         Expr::Between { expr, low, high } if ctx.config.sorted_range => {
-            let (lo, hi) = (low.as_literal()?, high.as_literal()?);
-            if lo.is_null() || hi.is_null() || has_map(lo) || has_map(hi) {
+            let field = expr.as_column()?;
+            let (lo, hi) = (operand(low)?, operand(high)?);
+            if [&lo, &hi]
+                .iter()
+                .any(|o| matches!(o, Operand::Lit(v) if v.is_null() || has_map(v)))
+            {
                 return None;
             }
-            let range = KeyRange {
-                lower: Bound::Included(lo.clone()),
-                upper: Bound::Included(hi.clone()),
+            let range = match (lo, hi) {
+                (Operand::Lit(lo), Operand::Lit(hi)) => Range::Fixed(KeyRange {
+                    lower: Bound::Included(lo.clone()),
+                    upper: Bound::Included(hi.clone()),
+                }),
+                (lo, hi) => Range::Slot(RangeSlot::Between {
+                    low: lo.slot(),
+                    high: hi.slot(),
+                }),
             };
-            (expr.as_column()?, range)
+            (field, range)
         }
-        Expr::Like { expr, pattern } if ctx.config.like_prefix => {
-            let prefix = pattern.literal_prefix()?;
-            let upper = match next_prefix(prefix) {
-                Some(p) => Bound::Excluded(Value::str(p)),
-                None => class_upper(&Value::str("")),
-            };
-            (
-                expr.as_column()?,
-                KeyRange {
-                    lower: Bound::Included(Value::str(prefix)),
-                    upper,
-                },
-            )
-        }
-        _ if ctx.config.sorted_range => {
-            let (c, op, v) = column_cmp(pred)?;
-            if has_map(v) {
-                return None;
+        Expr::Like { expr, pattern } if ctx.config.like_prefix => (
+            expr.as_column()?,
+            Range::Fixed(prefix_range(pattern.literal_prefix()?)),
+        ),
+        Expr::Call {
+            func: Func::Like {
+                escape,
+                ignore_case,
+            },
+            args,
+        } if ctx.config.like_prefix => match args.as_slice() {
+            [Expr::Column(field), Expr::Param(i)] => (
+                field,
+                Range::Slot(RangeSlot::Prefix {
+                    pattern: *i,
+                    escape: *escape,
+                    ignore_case: *ignore_case,
+                }),
+            ),
+            _ => return None,
+        },
+        _ if ctx.config.sorted_range => match column_cmp(pred)? {
+            (_, CmpOp::Eq | CmpOp::Ne, _) => return None,
+            (c, op, Operand::Lit(v)) => {
+                if has_map(v) {
+                    return None;
+                }
+                (c, Range::Fixed(cmp_range(op, v)?))
             }
-            let range = match op {
-                CmpOp::Lt => KeyRange {
-                    lower: class_lower(v),
-                    upper: Bound::Excluded(v.clone()),
-                },
-                CmpOp::Le => KeyRange {
-                    lower: class_lower(v),
-                    upper: Bound::Included(v.clone()),
-                },
-                CmpOp::Gt => KeyRange {
-                    lower: Bound::Excluded(v.clone()),
-                    upper: class_upper(v),
-                },
-                CmpOp::Ge => KeyRange {
-                    lower: Bound::Included(v.clone()),
-                    upper: class_upper(v),
-                },
-                CmpOp::Eq | CmpOp::Ne => return None,
-            };
-            (c, range)
-        }
+            (c, op, Operand::Param(i)) => (
+                c,
+                Range::Slot(RangeSlot::Cmp {
+                    op,
+                    bound: Slot::Param(i),
+                }),
+            ),
+        },
         _ => return None,
     };
-    (ctx.info.index_kind(field)? == IndexKind::Sorted).then(|| Access::IndexRange {
-        field: field.clone(),
-        ranges: vec![range],
+    if ctx.info.index_kind(field)? != IndexKind::Sorted {
+        return None;
+    }
+    let field = field.clone();
+    Some(match range {
+        Range::Fixed(r) => Node::Fixed(Access::IndexRange {
+            field,
+            ranges: vec![r],
+        }),
+        Range::Slot(range) => Node::IndexRange { field, range },
     })
+}
+
+enum Range {
+    Fixed(KeyRange),
+    Slot(RangeSlot),
 }
 
 /// Ranges follow the total order, which orders maps by stored key order while
@@ -86,7 +108,7 @@ fn has_map(v: &Value) -> bool {
 }
 
 /// The first key of a value's class in the total order.
-fn class_lower(v: &Value) -> KeyBound {
+pub(super) fn class_lower(v: &Value) -> KeyBound {
     match v {
         Value::Null => Bound::Unbounded,
         Value::Bool(_) | Value::Int(_) | Value::Float(_) => Bound::Excluded(Value::Null),
@@ -99,7 +121,7 @@ fn class_lower(v: &Value) -> KeyBound {
 }
 
 /// Just past the last key of a value's class in the total order.
-fn class_upper(v: &Value) -> KeyBound {
+pub(super) fn class_upper(v: &Value) -> KeyBound {
     match v {
         Value::Null => Bound::Included(Value::Null),
         Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
@@ -114,7 +136,7 @@ fn class_upper(v: &Value) -> KeyBound {
 }
 
 /// The smallest string greater than every string starting with `prefix`.
-fn next_prefix(prefix: &str) -> Option<String> {
+pub(super) fn next_prefix(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let next = match last {

@@ -9,14 +9,10 @@
 //! before paging).
 
 use super::Ctx;
-use crate::plan::{OrderStrategy, Query};
+use crate::plan::Query;
 
-pub(super) fn apply(query: &Query, ctx: &Ctx<'_>) -> Option<OrderStrategy> {
-    if !ctx.config.topk || query.distinct {
-        return None;
-    }
-    let limit = query.limit?;
-    Some(OrderStrategy::TopK {
-        k: query.offset.saturating_add(limit),
-    })
+/// Whether a LIMIT, when there is one, makes the order a bounded heap of
+/// `offset + limit` rows.
+pub(super) fn applies(query: &Query, ctx: &Ctx<'_>) -> bool {
+    ctx.config.topk && !query.distinct
 }

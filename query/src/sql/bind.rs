@@ -9,8 +9,6 @@ use dictdb_engine::Value;
 
 use super::{Conflict, ConflictAction, Returning, SqlError, Statement};
 use crate::expr::Expr;
-use crate::func::Func;
-use crate::like::LikePattern;
 use crate::plan::Query;
 
 fn invalid(message: String) -> SqlError {
@@ -23,33 +21,7 @@ fn invalid(message: String) -> SqlError {
 
 /// `e` with its placeholders bound.
 pub(super) fn expr(e: &Expr, values: &[Value]) -> Result<Expr, SqlError> {
-    e.rewrite(&mut |x: &Expr| match x {
-        Expr::Param(i) => Some(Ok(Expr::Literal(values[*i].clone()))),
-        Expr::Call {
-            func: Func::Like {
-                escape,
-                ignore_case,
-            },
-            args,
-        } if matches!(args.get(1), Some(Expr::Param(_))) => Some((|| {
-            let value = expr(&args[0], values)?;
-            Ok(match expr(&args[1], values)? {
-                Expr::Literal(Value::Str(p)) => Expr::Like {
-                    expr: Box::new(value),
-                    pattern: LikePattern::new(&p, *escape, *ignore_case),
-                },
-                // Not text: the per-row function reports it (NULL gives NULL).
-                other => Expr::Call {
-                    func: Func::Like {
-                        escape: *escape,
-                        ignore_case: *ignore_case,
-                    },
-                    args: vec![value, other],
-                },
-            })
-        })()),
-        _ => None,
-    })
+    Ok(e.bind_params(values))
 }
 
 fn opt(e: &Option<Expr>, values: &[Value]) -> Result<Option<Expr>, SqlError> {
@@ -81,6 +53,25 @@ fn int(v: &Value, clause: &str) -> Result<i64, SqlError> {
     }
 }
 
+/// The LIMIT and OFFSET of a query whose `LIMIT ?`/`OFFSET ?` are these
+/// placeholders (a negative limit is none, a negative offset 0).
+pub(super) fn paging(
+    q: &Query,
+    limit_param: Option<usize>,
+    offset_param: Option<usize>,
+    values: &[Value],
+) -> Result<(Option<usize>, usize), SqlError> {
+    let limit = match limit_param {
+        Some(i) => usize::try_from(int(&values[i], "LIMIT")?).ok(),
+        None => q.limit_value(),
+    };
+    let offset = match offset_param {
+        Some(i) => usize::try_from(int(&values[i], "OFFSET")?).unwrap_or(0),
+        None => q.offset_value(),
+    };
+    Ok((limit, offset))
+}
+
 fn query(q: &Query, values: &[Value]) -> Result<Query, SqlError> {
     let mut out = q.clone();
     out.filter = opt(&q.filter, values)?;
@@ -109,12 +100,8 @@ pub(super) fn statement(s: &Statement, values: &[Value]) -> Result<Statement, Sq
             star_ordinals,
         } => {
             let mut q = query(q, values)?;
-            if let Some(i) = limit_param {
-                q = q.limit(int(&values[*i], "LIMIT")?);
-            }
-            if let Some(i) = offset_param {
-                q = q.offset(int(&values[*i], "OFFSET")?);
-            }
+            let (limit, offset) = paging(&q, *limit_param, *offset_param, values)?;
+            (q.limit, q.offset) = (limit, offset);
             let aggregate = match aggregate {
                 None => None,
                 Some(a) => {

@@ -308,6 +308,18 @@ pub fn bind(statement: &Statement, values: &[Value]) -> Result<Statement, SqlErr
     bind::statement(statement, values)
 }
 
+/// The LIMIT and OFFSET a SELECT runs with for these placeholder values: the
+/// query's own, or those its `LIMIT ?`/`OFFSET ?` placeholders give (an integer;
+/// a negative limit is none, a negative offset 0).
+pub fn paging(
+    query: &Query,
+    limit_param: Option<usize>,
+    offset_param: Option<usize>,
+    values: &[Value],
+) -> Result<(Option<usize>, usize), SqlError> {
+    bind::paging(query, limit_param, offset_param, values)
+}
+
 /// Sets the order keys that are ordinals over `SELECT *` to the columns `*`
 /// stands for.
 pub fn resolve_star_ordinals(
