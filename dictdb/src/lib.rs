@@ -183,6 +183,16 @@ pub struct Table {
     planner: PlannerConfig,
 }
 
+impl From<Arc<dictdb_engine::Table>> for Table {
+    /// A handle to a table outside any database (every planner rule on).
+    fn from(inner: Arc<dictdb_engine::Table>) -> Table {
+        Table {
+            inner,
+            planner: PlannerConfig::default(),
+        }
+    }
+}
+
 impl Table {
     /// The table's name.
     pub fn name(&self) -> &str {

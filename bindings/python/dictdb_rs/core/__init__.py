@@ -1,0 +1,1 @@
+"""DictDB's `core` package path (python-api.md §2)."""

@@ -1,0 +1,107 @@
+//! The Python DSL's predicates as engine expressions.
+//!
+//! `dictdb_rs._dsl` builds a predicate as a small tree of tuples (its `_ir`);
+//! this module turns one into a single [`Expr`] per call, with the constants
+//! converted like stored values, so a query runs entirely in the engine:
+//!
+//! | tuple | predicate |
+//! |---|---|
+//! | `("cmp", op, field, value)` | `==` `!=` `<` `<=` `>` `>=` |
+//! | `("in", field, [values])` | `is_in` |
+//! | `("between", field, low, high)` | `between` |
+//! | `("contains", field, item)` | `contains` |
+//! | `("startswith" \| "endswith", field, (str, …))` | `startswith` / `endswith` |
+//! | `("iequals" \| "icontains" \| "istartswith" \| "iendswith", field, str)` | the `i*` methods |
+//! | `("like", field, pattern, escape, ignore_case)` | `like` / `ilike` |
+//! | `("isnull" \| "notnull", field)` | `is_null` / `is_not_null` |
+//! | `("and" \| "or", a, b)`, `("not", a)` | `&`, `\|`, `~` |
+
+use dictdb_query::{Expr, col};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::convert::{Path, to_value};
+
+/// A predicate tree as an engine expression.
+pub fn to_expr(ir: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    let t = ir
+        .cast::<PyTuple>()
+        .map_err(|_| PyTypeError::new_err("a predicate tree must be a tuple"))?;
+    let tag: String = t.get_item(0)?.extract()?;
+    let field = |i: usize| -> PyResult<String> { t.get_item(i)?.extract() };
+    let value = |i: usize, f: &str| to_value(&t.get_item(i)?, Path::Constant(f));
+    let text = |i: usize| -> PyResult<String> { t.get_item(i)?.extract() };
+    Ok(match tag.as_str() {
+        "cmp" => {
+            let op: String = t.get_item(1)?.extract()?;
+            let f = field(2)?;
+            let v = value(3, &f)?;
+            let c = col(&f);
+            match op.as_str() {
+                "==" => c.eq(v),
+                "!=" => c.ne(v),
+                "<" => c.lt(v),
+                "<=" => c.le(v),
+                ">" => c.gt(v),
+                ">=" => c.ge(v),
+                other => return Err(PyValueError::new_err(format!("unknown operator {other:?}"))),
+            }
+        }
+        "in" => {
+            let f = field(1)?;
+            let mut values = Vec::new();
+            for item in t.get_item(2)?.try_iter()? {
+                values.push(to_value(&item?, Path::Constant(&f))?);
+            }
+            col(&f).is_in(values)
+        }
+        "between" => {
+            let f = field(1)?;
+            col(&f).between(value(2, &f)?, value(3, &f)?)
+        }
+        "contains" => {
+            let f = field(1)?;
+            col(&f).contains(value(2, &f)?)
+        }
+        "startswith" | "endswith" => {
+            let f = field(1)?;
+            let needles = t.get_item(2)?;
+            let needles: Vec<String> = if needles.is_instance_of::<PyString>() {
+                vec![needles.extract()?]
+            } else {
+                needles.extract()?
+            };
+            if tag == "startswith" {
+                col(&f).starts_with_any(needles)
+            } else {
+                col(&f).ends_with_any(needles)
+            }
+        }
+        "iequals" => col(&field(1)?).iequals(&text(2)?),
+        "icontains" => col(&field(1)?).icontains(&text(2)?),
+        "istartswith" => col(&field(1)?).istarts_with(&text(2)?),
+        "iendswith" => col(&field(1)?).iends_with(&text(2)?),
+        "like" => {
+            let f = field(1)?;
+            let pattern = text(2)?;
+            let escape: Option<String> = t.get_item(3)?.extract()?;
+            // A one-character string is the escape; None, "" or longer: none.
+            let escape = escape
+                .filter(|e| e.chars().count() == 1)
+                .and_then(|e| e.chars().next());
+            let ignore_case: bool = t.get_item(4)?.extract()?;
+            col(&f).like_with(&pattern, escape, ignore_case)
+        }
+        "isnull" => col(&field(1)?).is_null(),
+        "notnull" => col(&field(1)?).is_not_null(),
+        "and" => to_expr(&t.get_item(1)?)?.and(to_expr(&t.get_item(2)?)?),
+        "or" => to_expr(&t.get_item(1)?)?.or(to_expr(&t.get_item(2)?)?),
+        "not" => !to_expr(&t.get_item(1)?)?,
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "unknown predicate node {other:?}"
+            )));
+        }
+    })
+}

@@ -1,0 +1,365 @@
+//! `TableCore`: the engine table behind a Python `dictdb_rs.Table`.
+//!
+//! Every method converts its Python arguments first (holding the GIL), then
+//! releases the GIL for the engine call, which takes the table's lock, and
+//! converts the owned results back once the lock is released (python-api.md
+//! §10: never wait for a table lock while holding the GIL).
+
+use std::sync::Arc;
+
+use dictdb::{IndexKind, OnConflict, Query, Record, Schema, UpsertAction, Value};
+use dictdb_engine::FieldType;
+use dictdb_query::OrderKey;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::convert::{Path, record_to_py, to_py, to_record, to_value};
+use crate::dsl::to_expr;
+use crate::errors;
+
+/// An engine table. Python's `Table` wraps one.
+#[pyclass(module = "dictdb_rs._native", frozen)]
+pub struct TableCore {
+    pub(crate) table: dictdb::Table,
+}
+
+fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
+    let mut schema = Schema::new();
+    for (name, ty, nullable) in fields {
+        let t = FieldType::from_name(&ty).ok_or_else(|| {
+            PyValueError::new_err(format!("field '{name}': unsupported schema type '{ty}'"))
+        })?;
+        schema = schema.with_field(name, t, nullable);
+    }
+    Ok(schema)
+}
+
+fn kind_name(k: IndexKind) -> &'static str {
+    match k {
+        IndexKind::Hash => "hash",
+        IndexKind::Sorted => "sorted",
+    }
+}
+
+fn records_to_py<'py>(py: Python<'py>, records: &[Record]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in records {
+        list.append(record_to_py(py, r)?)?;
+    }
+    Ok(list)
+}
+
+impl TableCore {
+    /// The record's key field is absent or `None`: the engine assigns one.
+    fn auto_key(&self, record: &Bound<'_, PyDict>) -> PyResult<bool> {
+        Ok(match record.get_item(self.table.primary_key())? {
+            None => true,
+            Some(v) => v.is_none(),
+        })
+    }
+
+    fn where_expr(ir: Option<&Bound<'_, PyAny>>) -> PyResult<Option<dictdb_query::Expr>> {
+        ir.filter(|ir| !ir.is_none()).map(to_expr).transpose()
+    }
+}
+
+#[pymethods]
+impl TableCore {
+    /// A new, empty table; `schema` is a list of `(field, type name, nullable)`.
+    #[new]
+    #[pyo3(signature = (name, primary_key, schema=None))]
+    fn new(
+        name: &str,
+        primary_key: &str,
+        schema: Option<Vec<(String, String, bool)>>,
+    ) -> PyResult<Self> {
+        let schema = schema.map(schema_of).transpose()?;
+        let inner = dictdb_engine::Table::new(name, primary_key, schema);
+        Ok(TableCore {
+            table: dictdb::Table::from(Arc::new(inner)),
+        })
+    }
+
+    /// The table's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.table.name()
+    }
+
+    /// The primary-key field.
+    #[getter]
+    fn primary_key(&self) -> &str {
+        self.table.primary_key()
+    }
+
+    /// Inserts one record (validated unless `validate` is false); writes an
+    /// auto-assigned key into the caller's dict once the insert succeeded.
+    fn insert<'py>(
+        &self,
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+        validate: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let r = to_record(record)?;
+        let dict = record.cast::<PyDict>()?;
+        let auto = self.auto_key(dict)?;
+        let table = &self.table;
+        let key = py
+            .detach(|| {
+                if validate {
+                    table.insert(r)
+                } else {
+                    table
+                        .insert_many_unvalidated(vec![r])
+                        .map(|mut k| k.remove(0))
+                }
+            })
+            .map_err(|e| errors::facade(py, e))?;
+        let key = to_py(py, &key)?;
+        if auto {
+            dict.set_item(self.table.primary_key(), &key)?;
+        }
+        Ok(key)
+    }
+
+    /// Inserts a list of records, all or nothing; returns their keys in order
+    /// and writes auto-assigned keys into the callers' dicts on success.
+    fn insert_many<'py>(
+        &self,
+        py: Python<'py>,
+        records: &Bound<'py, PyList>,
+        validate: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut rs = Vec::with_capacity(records.len());
+        let mut auto = Vec::with_capacity(records.len());
+        for (i, item) in records.iter().enumerate() {
+            let r = to_record(&item).map_err(|e| {
+                PyErr::from_type(e.get_type(py), format!("record {i}: {}", e.value(py)))
+            })?;
+            auto.push(self.auto_key(item.cast::<PyDict>()?)?);
+            rs.push(r);
+        }
+        let table = &self.table;
+        let keys = py
+            .detach(|| {
+                if validate {
+                    table.insert_many(rs)
+                } else {
+                    table.insert_many_unvalidated(rs)
+                }
+            })
+            .map_err(|e| errors::facade(py, e))?;
+        let out = PyList::empty(py);
+        for ((item, key), auto) in records.iter().zip(&keys).zip(auto) {
+            let key = to_py(py, key)?;
+            if auto {
+                item.cast::<PyDict>()?
+                    .set_item(self.table.primary_key(), &key)?;
+            }
+            out.append(key)?;
+        }
+        Ok(out)
+    }
+
+    /// Inserts or merges one record; returns `(key, action)`.
+    fn upsert<'py>(
+        &self,
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+        on_conflict: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, &'static str)> {
+        let on_conflict = match on_conflict {
+            "update" => OnConflict::Update,
+            "ignore" => OnConflict::Ignore,
+            "error" => OnConflict::Error,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "on_conflict must be 'update', 'ignore' or 'error', not {other:?}"
+                )));
+            }
+        };
+        let r = to_record(record)?;
+        let dict = record.cast::<PyDict>()?;
+        let auto = self.auto_key(dict)?;
+        let table = &self.table;
+        let (key, action) = py
+            .detach(|| table.upsert(r, on_conflict))
+            .map_err(|e| errors::facade(py, e))?;
+        let key = to_py(py, &key)?;
+        if auto && action == UpsertAction::Inserted {
+            dict.set_item(self.table.primary_key(), &key)?;
+        }
+        let action = match action {
+            UpsertAction::Inserted => "inserted",
+            UpsertAction::Updated => "updated",
+            UpsertAction::Ignored => "ignored",
+        };
+        Ok((key, action))
+    }
+
+    /// A copy of the row with this key, or `None`.
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let key = to_value(key, Path::Other("the key"))?;
+        let table = &self.table;
+        match py.detach(|| table.get(&key)) {
+            Some(r) => Ok(Some(record_to_py(py, &r)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs a query: `where` a predicate tree (or `None`), `columns` a list of
+    /// `(alias, field)` (or `None` for whole rows), `order_by` a list of
+    /// `(field, descending)`.
+    #[pyo3(signature = (r#where=None, columns=None, order_by=Vec::new(), limit=None, offset=0, distinct=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn select<'py>(
+        &self,
+        py: Python<'py>,
+        r#where: Option<&Bound<'py, PyAny>>,
+        columns: Option<Vec<(String, String)>>,
+        order_by: Vec<(String, bool)>,
+        limit: Option<i64>,
+        offset: i64,
+        distinct: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut q = Query::new();
+        if let Some(e) = Self::where_expr(r#where)? {
+            q = q.filter(e);
+        }
+        for (f, desc) in &order_by {
+            q = q.order_by_key(if *desc {
+                OrderKey::desc(f)
+            } else {
+                OrderKey::asc(f)
+            });
+        }
+        if let Some(cols) = &columns {
+            q = q.project(cols.iter().map(|(a, f)| (a.as_str(), dictdb_query::col(f))));
+        }
+        if let Some(l) = limit {
+            q = q.limit(l);
+        }
+        q = q.offset(offset);
+        if distinct {
+            q = q.distinct();
+        }
+        let table = &self.table;
+        let rows = py
+            .detach(|| table.select(&q))
+            .map_err(|e| errors::facade(py, e))?;
+        records_to_py(py, &rows)
+    }
+
+    /// Merges `changes` into every row matching `where` (every row for `None`),
+    /// atomically; returns the number of rows matched.
+    #[pyo3(signature = (changes, r#where=None))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        changes: &Bound<'_, PyAny>,
+        r#where: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let changes = to_record(changes)?;
+        if let Some(Value::Null) = changes.get(self.table.primary_key()) {
+            return Err(PyValueError::new_err(format!(
+                "the primary key '{}' of table '{}' cannot be set to None",
+                self.table.primary_key(),
+                self.table.name()
+            )));
+        }
+        let filter = Self::where_expr(r#where)?;
+        let table = &self.table;
+        py.detach(|| table.update_where(filter.as_ref(), changes))
+            .map_err(|e| errors::facade(py, e))
+    }
+
+    /// Deletes every row matching `where` (every row for `None`); returns the
+    /// count.
+    #[pyo3(signature = (r#where=None))]
+    fn delete(&self, py: Python<'_>, r#where: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let filter = Self::where_expr(r#where)?;
+        let table = &self.table;
+        py.detach(|| table.delete_where(filter.as_ref()))
+            .map_err(|e| errors::facade(py, e))
+    }
+
+    /// Creates an index (`"hash"` or `"sorted"`); `False` if the field had one.
+    fn create_index(&self, py: Python<'_>, field: &str, kind: &str) -> PyResult<bool> {
+        let kind = match kind {
+            "hash" => IndexKind::Hash,
+            "sorted" => IndexKind::Sorted,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "index_type must be 'hash' or 'sorted', not {other:?}"
+                )));
+            }
+        };
+        let table = &self.table;
+        Ok(py.detach(|| table.create_index(field, kind)))
+    }
+
+    /// `(field, "hash" | "sorted")` for each index, in creation order.
+    fn indexes(&self, py: Python<'_>) -> Vec<(String, &'static str)> {
+        let table = &self.table;
+        py.detach(|| table.indexes())
+            .into_iter()
+            .map(|(f, k)| (f, kind_name(k)))
+            .collect()
+    }
+
+    /// The number of rows.
+    fn __len__(&self, py: Python<'_>) -> usize {
+        let table = &self.table;
+        py.detach(|| table.len())
+    }
+
+    /// Whether rows were written or deleted since the last clear.
+    fn has_changes(&self, py: Python<'_>) -> bool {
+        let table = &self.table;
+        py.detach(|| table.has_changes())
+    }
+
+    /// Copies of the rows written since the last clear, in insertion order.
+    fn dirty_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let table = &self.table;
+        let rows = py.detach(|| table.dirty_records());
+        records_to_py(py, &rows)
+    }
+
+    /// The keys deleted since the last clear, in deletion order.
+    fn deleted_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let table = &self.table;
+        let keys = py.detach(|| table.deleted_keys());
+        let list = PyList::empty(py);
+        for k in &keys {
+            list.append(to_py(py, k)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Empties the change tracking.
+    fn clear_tracking(&self, py: Python<'_>) {
+        let table = &self.table;
+        py.detach(|| table.clear_tracking())
+    }
+
+    /// The field names of every row, sorted (for schemaless tables).
+    fn field_names(&self, py: Python<'_>) -> Vec<String> {
+        let engine = self.table.engine().clone();
+        let mut names: Vec<String> = py.detach(|| {
+            engine
+                .read()
+                .live_field_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect()
+        });
+        names.sort();
+        names
+    }
+}
