@@ -1,7 +1,7 @@
 # The project's commands. `make demo` runs the main job; `make test` runs every check.
 CARGO ?= cargo
 
-.PHONY: demo test fmt-check clippy unit bench-check bench
+.PHONY: demo test fmt-check clippy unit python bench-check bench
 
 ## The main job: the `dictdb` shell's demo (1M-row standard table, example
 ## queries with timings and plans; then the prompt when run from a terminal).
@@ -9,8 +9,9 @@ demo:
 	$(CARGO) run --release -p dictdb-cli -- --demo
 
 ## Every check: formatting, lints, all tests (unit, property, concurrency,
-## doc-tests, examples) and one correctness pass of every benchmark.
-test: fmt-check clippy bench-check unit
+## doc-tests, examples), one correctness pass of every benchmark, and the
+## Python package's tests.
+test: fmt-check clippy bench-check unit python
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -22,6 +23,11 @@ unit:
 	$(CARGO) run -q -p dictdb --example quickstart > /dev/null
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+
+## The Python package (bindings/): built with maturin into a venv made under
+## target/pyenv (maturin, pytest and hypothesis from PyPI), then pytest.
+python:
+	bash bindings/test.sh
 
 ## Runs each benchmark once on a small table, checking answers against SQLite.
 bench-check:

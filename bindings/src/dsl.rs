@@ -15,13 +15,24 @@
 //! | `("like", field, pattern, escape, ignore_case)` | `like` / `ilike` |
 //! | `("isnull" \| "notnull", field)` | `is_null` / `is_not_null` |
 //! | `("and" \| "or", a, b)`, `("not", a)` | `&`, `\|`, `~` |
+//! | `("py", callable)` | a Python callable combined with `&` / `\|` |
+//!
+//! Constants are plain Python values, already normalised by [`dsl_value`] when
+//! the Python side built the tree. A `("py", …)` node cannot become an engine
+//! expression yet (there is no per-row Python hook): [`to_expr`] refuses it
+//! with `NotImplementedError`, and `PredicateExpr.__call__` evaluates such a
+//! tree in Python, handing the callable-free parts to [`eval_predicate`].
+//!
+//! The functions registered by [`register`] (`_native.dsl_value`,
+//! `_native.eval_predicate`, `_native.copy_record`) serve `dictdb_rs._dsl`.
 
 use dictdb_query::{Expr, col};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
-use crate::convert::{Path, to_value};
+use crate::convert::{Path, record_to_py, to_py, to_record, to_value};
+use crate::errors;
 
 /// A predicate tree as an engine expression.
 pub fn to_expr(ir: &Bound<'_, PyAny>) -> PyResult<Expr> {
@@ -98,10 +109,69 @@ pub fn to_expr(ir: &Bound<'_, PyAny>) -> PyResult<Expr> {
         "and" => to_expr(&t.get_item(1)?)?.and(to_expr(&t.get_item(2)?)?),
         "or" => to_expr(&t.get_item(1)?)?.or(to_expr(&t.get_item(2)?)?),
         "not" => !to_expr(&t.get_item(1)?)?,
+        "py" => {
+            return Err(PyNotImplementedError::new_err(
+                "Python callables in where= are not supported yet",
+            ));
+        }
         other => {
             return Err(PyTypeError::new_err(format!(
                 "unknown predicate node {other:?}"
             )));
         }
     })
+}
+
+/// `dsl_value(value, field)`: a predicate constant converted like a stored
+/// value (python-api.md §3.1) and handed back as the plain Python value it
+/// stands for (a tuple becomes a list, an `int` subclass an `int`, …). An
+/// unsupported type raises `TypeError`, a too-large `int` `OverflowError`,
+/// both naming the field.
+#[pyfunction]
+fn dsl_value<'py>(value: &Bound<'py, PyAny>, field: &str) -> PyResult<Bound<'py, PyAny>> {
+    let v = to_value(value, Path::Constant(field))?;
+    to_py(value.py(), &v)
+}
+
+/// `copy_record(record)`: a new `dict` holding the record as a table would
+/// hand it out (converted there and back, §3.1).
+#[pyfunction]
+fn copy_record<'py>(record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let r = to_record(record)?;
+    record_to_py(record.py(), &r)
+}
+
+/// `eval_predicate(tree, record) -> bool`: whether a query with this predicate
+/// tree would select this record. The record is stored as the only row of a
+/// scratch engine table (under a key field that neither it nor the predicate
+/// names) and the tree's engine expression is evaluated at that row, so the
+/// semantics are exactly the engine's.
+#[pyfunction]
+fn eval_predicate(tree: &Bound<'_, PyAny>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = tree.py();
+    let expr = to_expr(tree)?;
+    let record = to_record(record)?;
+    let fields = expr.columns();
+    let mut key = String::from("\u{0}key");
+    while record.contains(&key) || fields.iter().any(|f| **f == *key) {
+        key.push('\u{0}');
+    }
+    let table = dictdb_engine::Table::new("predicate", key, None);
+    let mut data = table.write();
+    data.insert(record, false)
+        .map_err(|e| errors::engine(py, e))?;
+    let pos = data.positions().next().expect("the row just inserted");
+    let truth = expr
+        .bind(&data)
+        .truth(&data, pos)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(truth == Some(true))
+}
+
+/// Adds this module's functions to `_native`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dsl_value, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_record, m)?)?;
+    m.add_function(wrap_pyfunction!(eval_predicate, m)?)?;
+    Ok(())
 }

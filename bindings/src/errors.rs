@@ -6,7 +6,7 @@
 
 use dictdb_engine::Error as EngineError;
 use dictdb_engine::error::KeyProblem;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
@@ -90,10 +90,26 @@ pub fn engine(py: Python<'_>, e: EngineError) -> PyErr {
     }
 }
 
+/// A query error as the matching Python exception: SUM's overflow is an
+/// `OverflowError`, SUM/AVG over a non-number a `TypeError` (python-api.md §8).
+pub fn query(py: Python<'_>, e: dictdb_query::QueryError) -> PyErr {
+    use dictdb_query::QueryError as Q;
+    let message = e.to_string();
+    match e {
+        Q::Engine(e) => engine(py, e),
+        Q::Overflow { .. } => PyOverflowError::new_err(message),
+        Q::NonNumeric { .. } | Q::Type { .. } | Q::UnaryType { .. } => {
+            PyTypeError::new_err(message)
+        }
+        _ => new_err(py, Kind::DictDB, message),
+    }
+}
+
 /// A `dictdb` (facade) error as the matching Python exception.
 pub fn facade(py: Python<'_>, e: dictdb::Error) -> PyErr {
     match e {
         dictdb::Error::Engine(e) => engine(py, e),
+        dictdb::Error::Query(e) => query(py, e),
         dictdb::Error::Sql(e) => new_err(py, Kind::Sql, e.to_string()),
         other => new_err(py, Kind::DictDB, other.to_string()),
     }

@@ -17,5 +17,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DEPTH", convert::MAX_DEPTH)?;
     m.add_class::<table::TableCore>()?;
+    m.add_function(wrap_pyfunction!(table::compute_aggregate, m)?)?;
+    dsl::register(m)?;
     Ok(())
 }

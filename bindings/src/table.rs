@@ -35,11 +35,88 @@ fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
     Ok(schema)
 }
 
+/// An aggregation of these group fields and `(name, function, field)` calls.
+fn aggregation(
+    group_by: &[String],
+    aggs: &[(String, String, Option<String>)],
+) -> PyResult<dictdb_query::Aggregation> {
+    use dictdb_query::Agg;
+    let mut a = dictdb_query::Aggregation::new().group_by(group_by.iter().map(String::as_str));
+    for (name, func, field) in aggs {
+        let agg = match (func.as_str(), field.as_deref()) {
+            ("count", None) => Agg::count(),
+            ("count", Some(f)) => Agg::count_field(f),
+            ("sum", Some(f)) => Agg::sum(f),
+            ("avg", Some(f)) => Agg::avg(f),
+            ("min", Some(f)) => Agg::min(f),
+            ("max", Some(f)) => Agg::max(f),
+            (func, field) => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown aggregate {func}({})",
+                    field.unwrap_or("")
+                )));
+            }
+        };
+        a = a.agg(name, agg);
+    }
+    Ok(a)
+}
+
+/// One aggregate over a plain list of values (`Agg.compute`).
+#[pyfunction]
+pub fn compute_aggregate<'py>(
+    py: Python<'py>,
+    func: String,
+    values: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut rows = Vec::new();
+    for v in values.try_iter()? {
+        let v = to_value(&v?, Path::Other("a value to aggregate"))?;
+        rows.push(Record::new().with("v", v));
+    }
+    let field = (func != "count_all").then_some("v".to_string());
+    let func = if func == "count_all" {
+        "count".to_string()
+    } else {
+        func
+    };
+    let a = aggregation(&[], &[("r".into(), func, field)])?;
+    let table = dictdb_engine::Table::new("values", "\u{0}key", None);
+    let out = py
+        .detach(|| {
+            table.insert_many(rows)?;
+            dictdb_query::aggregate::execute(&a, &dictdb_query::Access::FullScan, &table.read())
+                .map_err(dictdb::Error::from)
+        })
+        .map_err(|e| match e {
+            dictdb::Error::Engine(e) => errors::engine(py, e),
+            other => errors::facade(py, other),
+        });
+    let out = out?;
+    let r = out
+        .first()
+        .and_then(|r| r.get("r"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    to_py(py, &r)
+}
+
 fn kind_name(k: IndexKind) -> &'static str {
     match k {
         IndexKind::Hash => "hash",
         IndexKind::Sorted => "sorted",
     }
+}
+
+/// An index bucket handed to Python: the value and the keys holding it.
+type Bucket<'py> = (Bound<'py, PyAny>, Bound<'py, PyList>);
+
+fn values_to_py<'py>(py: Python<'py>, values: &[Value]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for v in values {
+        list.append(to_py(py, v)?)?;
+    }
+    Ok(list)
 }
 
 fn records_to_py<'py>(py: Python<'py>, records: &[Record]) -> PyResult<Bound<'py, PyList>> {
@@ -288,6 +365,29 @@ impl TableCore {
             .map_err(|e| errors::facade(py, e))
     }
 
+    /// Aggregates the rows matching `where`: `aggs` is a list of `(result name,
+    /// function, field or None)` with functions `count sum avg min max`.
+    /// Without `group_by` one dict; with it one per group in order of first
+    /// appearance (python-api.md §6.12).
+    #[pyo3(signature = (r#where, group_by, aggs))]
+    fn aggregate<'py>(
+        &self,
+        py: Python<'py>,
+        r#where: Option<&Bound<'py, PyAny>>,
+        group_by: Vec<String>,
+        aggs: Vec<(String, String, Option<String>)>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut a = aggregation(&group_by, &aggs)?;
+        if let Some(e) = Self::where_expr(r#where)? {
+            a = a.filter(e);
+        }
+        let table = &self.table;
+        let rows = py
+            .detach(|| table.aggregate(&a))
+            .map_err(|e| errors::facade(py, e))?;
+        records_to_py(py, &rows)
+    }
+
     /// Creates an index (`"hash"` or `"sorted"`); `False` if the field had one.
     fn create_index(&self, py: Python<'_>, field: &str, kind: &str) -> PyResult<bool> {
         let kind = match kind {
@@ -310,6 +410,81 @@ impl TableCore {
             .into_iter()
             .map(|(f, k)| (f, kind_name(k)))
             .collect()
+    }
+
+    /// Every primary key, in insertion order.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let engine = self.table.engine().clone();
+        let keys: Vec<Value> = py.detach(|| {
+            let data = engine.read();
+            data.positions()
+                .map(|p| data.key_at(p).to_owned())
+                .collect()
+        });
+        values_to_py(py, &keys)
+    }
+
+    /// Whether a row has this key.
+    fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = to_value(key, Path::Other("the key"))?;
+        let engine = self.table.engine().clone();
+        Ok(py.detach(|| engine.read().lookup_key(key.as_ref()).is_some()))
+    }
+
+    /// The buckets of the index on `field`: `(value, [pk, …])` in the index's
+    /// order (`None` when the field has no index).
+    fn index_entries<'py>(
+        &self,
+        py: Python<'py>,
+        field: &str,
+    ) -> PyResult<Option<Vec<Bucket<'py>>>> {
+        let engine = self.table.engine().clone();
+        let buckets: Option<Vec<(Value, Vec<Value>)>> = py.detach(|| {
+            let data = engine.read();
+            let ix = data.index(field)?;
+            Some(
+                ix.entries()
+                    .map(|(v, ps)| {
+                        let keys = ps.iter().map(|&p| data.key_at(p).to_owned()).collect();
+                        (v.clone(), keys)
+                    })
+                    .collect(),
+            )
+        });
+        buckets
+            .map(|b| {
+                b.iter()
+                    .map(|(v, keys)| Ok((to_py(py, v)?, values_to_py(py, keys)?)))
+                    .collect()
+            })
+            .transpose()
+    }
+
+    /// The keys of the rows whose indexed `field` equals `value` (Python
+    /// equality), from the index; `None` when the field has no index.
+    fn index_lookup<'py>(
+        &self,
+        py: Python<'py>,
+        field: &str,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let value = to_value(value, Path::Constant(field))?;
+        let engine = self.table.engine().clone();
+        let keys: Option<Vec<Value>> = py.detach(|| {
+            let data = engine.read();
+            let ix = data.index(field)?;
+            Some(
+                ix.lookup(value.as_ref())
+                    .into_iter()
+                    .filter(|&p| {
+                        data.column_id(field)
+                            .is_some_and(|c| dictdb_engine::py_eq(data.value(p, c), value.as_ref()))
+                    })
+                    .map(|p| data.key_at(p).to_owned())
+                    .collect(),
+            )
+        });
+        keys.map(|k| values_to_py(py, &k)).transpose()
     }
 
     /// The number of rows.

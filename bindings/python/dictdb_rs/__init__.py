@@ -4,6 +4,12 @@
 """
 
 from . import _native
+from ._aggregate import Avg, Count, Max, Min, Sum
+from ._db import DictDB
+from ._dsl import And, Condition, Field, Not, Or, PredicateExpr
+from ._logging import configure_logging, logger
+from ._table import Table
+from ._views import HashIndex, SortedIndex
 from .exceptions import (
     DictDBError,
     DuplicateKeyError,
@@ -22,12 +28,25 @@ except Exception:  # not installed as a distribution (a source tree)
     __version__ = _native.__version__
 
 __all__ = [
+    "DictDB",
+    "Table",
+    "Condition",
+    "And",
+    "Or",
+    "Not",
+    "Count",
+    "Sum",
+    "Avg",
+    "Min",
+    "Max",
     "DictDBError",
     "DuplicateKeyError",
     "DuplicateTableError",
     "RecordNotFoundError",
     "SchemaValidationError",
     "TableNotFoundError",
+    "logger",
+    "configure_logging",
     "__version__",
     "SQLError",
 ]

@@ -1,0 +1,437 @@
+"""`Table` (python-api.md §6): a thin Python class over the native `TableCore`.
+
+Every operation is one native call (which releases the GIL around the engine's
+lock); Python code here only normalises arguments, logs and raises DictDB's
+exceptions.
+"""
+
+import datetime as _dt
+import typing as _typing
+
+from . import _native
+from types import MappingProxyType
+
+from ._aggregate import Agg as _Agg
+from ._views import HashIndex, RecordsView, SortedIndex
+from ._dsl import Field, _where_tree
+from ._logging import logger
+from .exceptions import RecordNotFoundError
+
+__all__ = ["Table"]
+
+_DEBUG = 10
+_INFO = 20
+
+
+def _emit(level, message, **extra):
+    """A log record whose message is used as written (it holds user data such
+    as table names, which must not be interpolated)."""
+    logger._log(level, message, extra, interpolate=False)
+
+# Schema type objects the engine checks itself, by the names JSON uses (§11.2).
+_TYPE_NAMES = {
+    int: "int",
+    str: "str",
+    float: "float",
+    bool: "bool",
+    list: "list",
+    dict: "dict",
+    bytes: "bytes",
+    _dt.date: "date",
+    _dt.datetime: "datetime",
+}
+
+# Names that are Table members: `table.<name>` gives these, not a Field (§6.2).
+_MEMBERS = frozenset(
+    """table_name primary_key records schema indexes create_index validate_record
+    insert upsert select update delete copy all columns size count indexed_fields
+    has_index schema_fields primary_key_name aggregate has_changes get_dirty_records
+    get_deleted_pks clear_dirty_tracking export_csv get field""".split()
+)
+
+
+def _nullable_inner(tp):
+    """`T` for `Optional[T]` / `T | None`, else None."""
+    args = _typing.get_args(tp)
+    origin = _typing.get_origin(tp)
+    if args and type(None) in args and (origin is _typing.Union or str(origin) == "<class 'types.UnionType'>"):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return None
+
+
+def _schema_spec(schema):
+    """The native schema (field, type name, nullable) list, or None when some
+    type is one the engine does not know (then Python validates)."""
+    spec = []
+    for field, tp in schema.items():
+        inner = _nullable_inner(tp)
+        nullable = inner is not None
+        name = _TYPE_NAMES.get(inner if nullable else tp)
+        if name is None:
+            return None
+        spec.append((field, name, nullable))
+    return spec
+
+
+def _order_keys(order_by):
+    if order_by is None or order_by == "" or order_by == []:
+        return []
+    if isinstance(order_by, str):
+        order_by = [order_by]
+    keys = []
+    for key in order_by:
+        if key.startswith("-"):
+            keys.append((key[1:], True))
+        else:
+            keys.append((key, False))
+    return keys
+
+
+def _projection(columns):
+    if columns is None:
+        return None
+    if isinstance(columns, dict):
+        return [(alias, field) for alias, field in columns.items()]
+    columns = list(columns)
+    if columns and isinstance(columns[0], tuple):
+        return [(alias, field) for alias, field in columns]
+    return [(c, c) for c in columns]
+
+
+class Table:
+    """A table of records (dicts) with a primary key, optional schema and indexes.
+
+    ``Table(name, primary_key="id", schema=None)``; register it with
+    ``db.tables[name] = table`` or create it with ``db.create_table``.
+    """
+
+    def __init__(self, name, primary_key="id", schema=None):
+        self.table_name = name
+        self.primary_key = primary_key
+        if schema is not None:
+            schema = dict(schema)
+            if primary_key not in schema:
+                schema[primary_key] = int
+        self._schema = schema
+        spec = None if schema is None else _schema_spec(schema)
+        # A schema with types the engine does not know is checked in Python.
+        self._py_schema = schema is not None and spec is None
+        self._core = _native.TableCore(name, primary_key, spec)
+
+    # -- attributes -----------------------------------------------------------
+
+    def __getattr__(self, name):
+        # Only reached for names that are not attributes: a field (§6.2).
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return Field(name)
+
+    def field(self, name):
+        """The Field for ``name``, including names of Table members."""
+        return Field(name)
+
+    @property
+    def records(self):
+        """A read-only live mapping pk → row copy, in insertion order."""
+        return RecordsView(self._core)
+
+    @property
+    def indexes(self):
+        """A read-only mapping field → HashIndex / SortedIndex, in creation order."""
+        return MappingProxyType(
+            {
+                f: (HashIndex if kind == "hash" else SortedIndex)(self._core, f)
+                for f, kind in self._core.indexes()
+            }
+        )
+
+    @property
+    def schema(self):
+        """A copy of the schema (field → type), or None."""
+        return None if self._schema is None else dict(self._schema)
+
+    def __repr__(self):
+        return f"<dictdb_rs.Table {self.table_name!r} ({len(self)} rows)>"
+
+    # -- validation -------------------------------------------------------------
+
+    def validate_record(self, record):
+        """Checks a record against the schema (§6.3); raises SchemaValidationError."""
+        if self._schema is None:
+            return
+        from .exceptions import SchemaValidationError
+
+        for field, tp in self._schema.items():
+            inner = _nullable_inner(tp)
+            if field not in record:
+                if inner is not None:
+                    continue
+                raise SchemaValidationError(
+                    f"missing field '{field}' required by the schema of table '{self.table_name}'"
+                )
+            value = record[field]
+            if inner is not None and value is None:
+                continue
+            expected = inner if inner is not None else tp
+            if not isinstance(value, expected):
+                raise SchemaValidationError(
+                    f"field '{field}' of table '{self.table_name}' expects type "
+                    f"{getattr(expected, '__name__', expected)}, got {type(value).__name__}"
+                )
+        for key in record:
+            if key not in self._schema:
+                raise SchemaValidationError(
+                    f"field '{key}' is not defined in the schema of table '{self.table_name}'"
+                )
+
+    def _custom_validation(self):
+        """True when validation must go through Python: an overridden
+        validate_record (instance or subclass) or a schema of unknown types."""
+        return (
+            self._py_schema
+            or "validate_record" in self.__dict__
+            or type(self).validate_record is not Table.validate_record
+        )
+
+    # -- writes -------------------------------------------------------------
+
+    def insert(self, record, *, batch_size=None, skip_validation=False):
+        """Inserts a record (returns its pk) or a list of records (returns their
+        pks), all or nothing (§6.4)."""
+        if batch_size is not None and batch_size < 0:
+            raise ValueError(f"batch_size must not be negative, got {batch_size}")
+        validate = not skip_validation and self._schema is not None
+        native_validate = validate and not self._custom_validation()
+        if isinstance(record, list):
+            if logger._enabled(_DEBUG):
+                _emit(_DEBUG, 
+                    f"[INSERT] Inserting {len(record)} records into '{self.table_name}'",
+                    table=self.table_name, op="insert_many", count=len(record),
+                )
+            if validate and not native_validate:
+                for r in record:
+                    if not isinstance(r, dict):
+                        raise TypeError(f"a record must be a dict, not {type(r).__name__}")
+                    self.validate_record(r)
+            pks = self._core.insert_many(record, native_validate)
+            if logger._enabled(_INFO):
+                _emit(_INFO, 
+                    f"Inserted {len(pks)} records into '{self.table_name}'",
+                    table=self.table_name, op="insert_many", count=len(pks),
+                )
+            return pks
+        if not isinstance(record, dict):
+            raise TypeError(f"a record must be a dict, not {type(record).__name__}")
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, 
+                f"[INSERT] Inserting record into '{self.table_name}'",
+                table=self.table_name, op="insert",
+            )
+        if validate and not native_validate:
+            self._validate_with_key(record)
+        pk = self._core.insert(record, native_validate)
+        if logger._enabled(_INFO):
+            _emit(_INFO, 
+                f"Inserted record into '{self.table_name}'",
+                table=self.table_name, op="insert", pk=pk,
+            )
+        return pk
+
+    def _validate_with_key(self, record):
+        """Python validation of a record whose pk may still be auto-assigned: the
+        schema's pk field is an int the engine fills in."""
+        if record.get(self.primary_key) is None:
+            probe = dict(record)
+            probe[self.primary_key] = 0
+            self.validate_record(probe)
+        else:
+            self.validate_record(record)
+
+    def upsert(self, record, on_conflict="update"):
+        """Inserts the record, or on a taken pk updates / ignores / raises (§6.5);
+        returns ``(pk, action)``."""
+        if on_conflict not in ("update", "ignore", "error"):
+            raise ValueError(
+                f"on_conflict must be 'update', 'ignore' or 'error', not {on_conflict!r}"
+            )
+        if not isinstance(record, dict):
+            raise TypeError(f"a record must be a dict, not {type(record).__name__}")
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, 
+                f"[UPSERT] Upserting record into '{self.table_name}'",
+                table=self.table_name, op="upsert",
+            )
+        if self._schema is not None and self._custom_validation():
+            pk = record.get(self.primary_key)
+            existing = None if pk is None else self._core.get(pk)
+            if existing is None:
+                self._validate_with_key(record)
+            elif on_conflict == "update":
+                merged = dict(existing)
+                merged.update(record)
+                self.validate_record(merged)
+        pk, action = self._core.upsert(record, on_conflict)
+        if logger._enabled(_INFO):
+            _emit(_INFO, 
+                f"Upserted record into '{self.table_name}' ({action})",
+                table=self.table_name, op="upsert", pk=pk, action=action,
+            )
+        return pk, action
+
+    def update(self, changes, where=None):
+        """Merges ``changes`` into every matching row, atomically (§6.7); returns
+        the count; RecordNotFoundError when nothing matches."""
+        tree = _where_tree(where)
+        if not isinstance(changes, dict):
+            raise TypeError(f"changes must be a dict, not {type(changes).__name__}")
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, 
+                f"[UPDATE] Updating records in '{self.table_name}'",
+                table=self.table_name, op="update",
+            )
+        if self._schema is not None and self._custom_validation():
+            for row in self._core.select(tree):
+                merged = dict(row)
+                merged.update(changes)
+                self.validate_record(merged)
+        count = self._core.update(changes, tree)
+        if count == 0:
+            raise RecordNotFoundError(f"no record in table '{self.table_name}' matches the update")
+        if logger._enabled(_INFO):
+            _emit(_INFO, 
+                f"Updated {count} records in '{self.table_name}'",
+                table=self.table_name, op="update", count=count,
+            )
+        return count
+
+    def delete(self, where=None):
+        """Deletes every matching row (§6.8); returns the count;
+        RecordNotFoundError when nothing matches."""
+        tree = _where_tree(where)
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, 
+                f"[DELETE] Deleting records from '{self.table_name}'",
+                table=self.table_name, op="delete",
+            )
+        count = self._core.delete(tree)
+        if count == 0:
+            raise RecordNotFoundError(f"no record in table '{self.table_name}' matches the delete")
+        if logger._enabled(_INFO):
+            _emit(_INFO, 
+                f"Deleted {count} records from '{self.table_name}'",
+                table=self.table_name, op="delete", count=count,
+            )
+        return count
+
+    # -- reads --------------------------------------------------------------
+
+    def select(self, columns=None, where=None, *, order_by=None, limit=None, offset=0,
+               copy=True, distinct=False):
+        """The matching rows, ordered, projected, de-duplicated and paged (§6.6)."""
+        tree = _where_tree(where)
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, f"[SELECT] Querying '{self.table_name}'", table=self.table_name, op="select")
+        return self._core.select(
+            tree, _projection(columns), _order_keys(order_by), limit, offset or 0, distinct
+        )
+
+    def get(self, pk):
+        """A copy of the row with this pk, or None."""
+        return self._core.get(pk)
+
+    def all(self):
+        """Copies of every row, in insertion order."""
+        return self._core.select(None)
+
+    def copy(self):
+        """A dict pk → row copy, in insertion order."""
+        pk = self.primary_key
+        return {r[pk]: r for r in self._core.select(None)}
+
+    def count(self):
+        """The number of rows."""
+        return len(self._core)
+
+    size = count
+
+    def __len__(self):
+        return len(self._core)
+
+    def columns(self):
+        """The schema's fields in order, or the sorted union of every row's fields."""
+        if self._schema is not None:
+            return list(self._schema)
+        return self._core.field_names()
+
+    def schema_fields(self):
+        """The schema's fields, or [] without a schema."""
+        return [] if self._schema is None else list(self._schema)
+
+    def primary_key_name(self):
+        """The primary-key field."""
+        return self.primary_key
+
+    def aggregate(self, where=None, group_by=None, **aggregations):
+        """Aggregates the matching rows (§6.12): a dict without ``group_by``, else
+        a list of dicts, one per group in order of first appearance."""
+        tree = _where_tree(where)
+        specs = []
+        for name, agg in aggregations.items():
+            if not isinstance(agg, _Agg):
+                raise TypeError(f"Expected Agg instance for '{name}', got {type(agg).__name__}")
+            specs.append(agg._spec(name))
+        groups = [] if group_by is None else [group_by] if isinstance(group_by, str) else list(group_by)
+        rows = self._core.aggregate(tree, groups, specs)
+        if not groups:
+            return rows[0] if rows else {name: None for name, _, _ in specs}
+        return rows
+
+    # -- indexes --------------------------------------------------------------
+
+    def create_index(self, field, index_type="hash"):
+        """Creates a hash or sorted index on a field; does nothing if it has one."""
+        kind = index_type.lower() if isinstance(index_type, str) else index_type
+        if kind not in ("hash", "sorted"):
+            raise ValueError(f"index_type must be 'hash' or 'sorted', not {index_type!r}")
+        if logger._enabled(_DEBUG):
+            _emit(_DEBUG, 
+                f"Creating {kind} index on '{self.table_name}.{field}'",
+                table=self.table_name, op="create_index", field=field, index_type=kind,
+            )
+        created = self._core.create_index(field, kind)
+        if created and logger._enabled(_INFO):
+            _emit(_INFO, 
+                f"Created {kind} index on '{self.table_name}.{field}'",
+                table=self.table_name, op="create_index", field=field, index_type=kind,
+            )
+
+    def indexed_fields(self):
+        """The indexed fields, in creation order."""
+        return [f for f, _ in self._core.indexes()]
+
+    def has_index(self, field):
+        """Whether the field has an index."""
+        return any(f == field for f, _ in self._core.indexes())
+
+    # -- change tracking ------------------------------------------------------
+
+    def has_changes(self):
+        """Whether rows were written or deleted since the last clear."""
+        return self._core.has_changes()
+
+    def get_dirty_records(self):
+        """Copies of the rows written since the last clear, in insertion order."""
+        return self._core.dirty_records()
+
+    def get_deleted_pks(self):
+        """The pks deleted since the last clear, in deletion order."""
+        return self._core.deleted_keys()
+
+    def clear_dirty_tracking(self):
+        """Empties the dirty and deleted sets."""
+        self._core.clear_tracking()
+
+
+Table.__module__ = "dictdb_rs"

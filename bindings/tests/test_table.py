@@ -1,0 +1,500 @@
+"""python-api.md §5 (DictDB) and §6 (Table): registry, constructor, inserts,
+upserts, select, update, delete, indexes, introspection and change tracking."""
+
+import datetime as dt
+import enum
+import threading
+from typing import Optional
+
+import pytest
+
+import dictdb_rs as dictdb
+from dictdb_rs import (
+    DictDB,
+    DuplicateKeyError,
+    DuplicateTableError,
+    RecordNotFoundError,
+    SchemaValidationError,
+    Table,
+    TableNotFoundError,
+)
+
+
+@pytest.fixture
+def people():
+    t = Table("people")
+    t.insert(
+        [
+            {"name": "Ada", "age": 36, "city": "London"},
+            {"name": "Grace", "age": 45, "city": "New York"},
+            {"name": "Linus", "age": None, "city": "Helsinki"},
+            {"name": "Alan", "age": 41, "city": "London"},
+            {"name": "Edsger", "age": 72},
+        ]
+    )
+    return t
+
+
+# -- §5 DictDB -------------------------------------------------------------------
+
+
+def test_registry_is_a_plain_dict():
+    db = DictDB()
+    assert db.tables == {}
+    db.create_table("users")
+    assert isinstance(db.tables["users"], Table)
+    assert db.get_table("users") is db.tables["users"]
+    db.tables["people"] = Table("people", schema={"name": str})
+    assert db.list_tables() == ["users", "people"]
+    del db.tables["users"]
+    assert db.list_tables() == ["people"]
+    with pytest.raises(TableNotFoundError):
+        db.get_table("users")
+
+
+def test_create_and_drop_table():
+    db = DictDB()
+    assert db.create_table("t", primary_key="code", schema={"code": str, "n": int}) is None
+    t = db.get_table("t")
+    assert t.primary_key == "code" and t.schema == {"code": str, "n": int}
+    with pytest.raises(DuplicateTableError):
+        db.create_table("t")
+    db.drop_table("t")
+    with pytest.raises(TableNotFoundError):
+        db.drop_table("t")
+    with pytest.raises(TableNotFoundError):
+        db.get_table("t")
+
+
+def test_dictdb_is_subclassable():
+    class MyDB(DictDB):
+        pass
+
+    db = MyDB()
+    db.create_table("x")
+    assert db.list_tables() == ["x"]
+
+
+# -- §6.1 constructor and attributes ----------------------------------------------
+
+
+def test_constructor_copies_the_schema_and_adds_the_key():
+    schema = {"name": str}
+    t = Table("t", schema=schema)
+    assert schema == {"name": str}
+    assert t.schema == {"name": str, "id": int}
+    assert t.schema["id"] is int
+    t.schema["x"] = int
+    assert "x" not in t.schema
+    assert t.table_name == "t" and t.primary_key == "id"
+    assert Table("u").schema is None
+
+
+def test_table_is_subclassable_with_attributes():
+    class Mine(Table):
+        pass
+
+    t = Mine("t")
+    t.note = "hello"
+    assert t.note == "hello"
+    t.insert({"a": 1})
+    assert t.count() == 1
+
+
+# -- §6.2 field access --------------------------------------------------------------
+
+
+def test_unknown_attributes_are_fields():
+    t = Table("t")
+    assert type(t.age).__name__ == "Field"
+    assert hasattr(t, "anything_at_all")
+    assert type(t.field("insert")).__name__ == "Field"
+    assert callable(t.insert)
+
+
+# -- §6.3 validation ----------------------------------------------------------------
+
+
+def test_schema_checks_in_order():
+    t = Table("t", schema={"name": str, "age": int, "score": float})
+    with pytest.raises(SchemaValidationError, match="missing field 'age'"):
+        t.insert({"name": "a", "score": 1.0})
+    with pytest.raises(SchemaValidationError, match="age"):
+        t.insert({"name": "a", "age": "x", "score": 1.0})
+    with pytest.raises(SchemaValidationError, match="score"):
+        t.insert({"name": "a", "age": 1, "score": 1})  # int fails float
+    with pytest.raises(SchemaValidationError, match="not defined in the schema"):
+        t.insert({"name": "a", "age": 1, "score": 1.0, "extra": 1})
+    assert t.insert({"name": "a", "age": True, "score": 1.0}) == 1  # bool passes int
+    assert t.count() == 1
+
+
+def test_nullable_fields():
+    t = Table("t", schema={"name": str, "note": Optional[str], "n": int | None})
+    t.insert({"name": "a"})
+    t.insert({"name": "b", "note": None, "n": None})
+    t.insert({"name": "c", "note": "x", "n": 3})
+    with pytest.raises(SchemaValidationError):
+        t.insert({"name": None})
+    assert t.count() == 3
+
+
+def test_skip_validation():
+    t = Table("t", schema={"name": str})
+    t.insert({"name": 5}, skip_validation=True)
+    t.insert([{"name": 6}], skip_validation=True)
+    assert [r["name"] for r in t.all()] == [5, 6]
+
+
+def test_validate_record_override_is_used():
+    calls = []
+
+    class Strict(Table):
+        def validate_record(self, record):
+            calls.append(dict(record))
+            if record.get("name") == "bad":
+                raise ValueError("no bad names")
+
+    t = Strict("t", schema={"name": str})
+    t.insert({"name": "good"})
+    with pytest.raises(ValueError, match="no bad names"):
+        t.insert({"name": "bad"})
+    with pytest.raises(ValueError):
+        t.insert([{"name": "ok"}, {"name": "bad"}])
+    assert t.count() == 1
+    with pytest.raises(ValueError):
+        t.update({"name": "bad"}, where=t.name == "good")
+    assert t.get(1)["name"] == "good"
+    assert calls
+
+
+# -- §6.4 insert ----------------------------------------------------------------------
+
+
+def test_auto_keys_and_the_callers_dict():
+    t = Table("t")
+    rec = {"name": "x"}
+    assert t.insert(rec) == 1
+    assert rec["id"] == 1
+    assert t.insert({"id": 2, "name": "y"}) == 2
+    assert t.insert({"name": "z"}) == 3
+    assert t.insert({"id": None, "name": "w"}) == 4
+    assert t.insert([{"id": 5}, {}, {"id": 10}, {}]) == [5, 6, 10, 11]
+    assert t.insert([{"n": 1}]) == [12]
+
+
+def test_failed_insert_changes_nothing():
+    t = Table("t", schema={"name": str})
+    rec = {"name": 1}
+    with pytest.raises(SchemaValidationError):
+        t.insert(rec)
+    assert "id" not in rec
+    batch = [{"name": "a"}, {"name": "b"}, {"name": 3}]
+    with pytest.raises(SchemaValidationError):
+        t.insert(batch)
+    assert all("id" not in r for r in batch)
+    assert t.count() == 0
+    assert t.insert({"name": "a"}) == 1
+
+
+def test_duplicate_keys():
+    t = Table("t")
+    t.insert({"id": 1})
+    with pytest.raises(DuplicateKeyError, match="1") as e:
+        t.insert({"id": 1.0})
+    assert "t" in str(e.value)
+    with pytest.raises(DuplicateKeyError):
+        t.insert([{"id": 7}, {"id": 7}])
+    assert t.count() == 1
+
+
+def test_values_round_trip_and_are_copied():
+    t = Table("t")
+    tz = dt.timezone(dt.timedelta(hours=-3, minutes=-30))
+
+    class Color(enum.IntEnum):
+        RED = 1
+
+    rec = {
+        "none": None, "b": True, "i": -(2**63), "f": 1.5, "s": "Zoë", "raw": b"\x00\x01",
+        "list": [1, (2, 3)], "d": {"k": [1]}, "day": dt.date(2024, 5, 1),
+        "naive": dt.datetime(2024, 5, 1, 12, 30, 0, 250000),
+        "aware": dt.datetime(2024, 5, 1, 12, 30, tzinfo=tz), "enum": Color.RED,
+    }
+    pk = t.insert(rec)
+    got = t.get(pk)
+    assert got["list"] == [1, [2, 3]]
+    assert got["aware"] == rec["aware"] and got["aware"].utcoffset() == tz.utcoffset(None)
+    assert type(got["enum"]) is int
+    assert got["b"] is True and got["none"] is None
+    assert got["raw"] == b"\x00\x01" and got["day"] == dt.date(2024, 5, 1)
+    assert got["naive"] == rec["naive"] and got["naive"].tzinfo is None
+    rec["d"]["k"].append(2)
+    assert t.get(pk)["d"] == {"k": [1]}
+    got["d"]["k"].append(3)
+    assert t.get(pk)["d"] == {"k": [1]}
+
+
+@pytest.mark.parametrize(
+    "value, exc, fragment",
+    [
+        ({1, 2}, TypeError, "set"),
+        ([1, {"x": bytearray(b"a")}], TypeError, "bytearray"),
+        ({1: "a"}, TypeError, "keys must be str"),
+        (2**63, OverflowError, "v"),
+        ([object()], TypeError, "object"),
+    ],
+)
+def test_unsupported_values(value, exc, fragment):
+    t = Table("t")
+    with pytest.raises(exc, match=fragment) as e:
+        t.insert({"v": value})
+    assert "'v'" in str(e.value)
+    assert t.count() == 0
+
+
+def test_bad_arguments():
+    t = Table("t")
+    with pytest.raises(TypeError):
+        t.insert("not a dict")
+    with pytest.raises(ValueError):
+        t.insert({"a": 1}, batch_size=-1)
+    assert t.insert([{"a": 1}, {"a": 2}], batch_size=1) == [1, 2]
+    assert t.insert([], batch_size=0) == []
+    with pytest.raises(TypeError):
+        t.insert({"id": [1]})
+    with pytest.raises(ValueError):
+        t.insert({"id": float("nan")})
+
+
+def test_concurrent_inserts_get_unique_keys():
+    t = Table("t")
+    winners = []
+
+    def work():
+        for _ in range(200):
+            t.insert({"x": 1})
+        try:
+            t.insert({"id": "contended"})
+            winners.append(1)
+        except DuplicateKeyError:
+            pass
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    keys = [r["id"] for r in t.all()]
+    assert len(keys) == len(set(keys)) == 8 * 200 + 1
+    assert winners == [1]
+
+
+# -- §6.5 upsert ----------------------------------------------------------------------
+
+
+def test_upsert():
+    t = Table("t", schema={"code": str, "n": int}, primary_key="code")
+    assert t.upsert({"code": "ABC", "n": 1}) == ("ABC", "inserted")
+    assert t.upsert({"code": "ABC", "n": 2}) == ("ABC", "updated")
+    assert t.get("ABC") == {"code": "ABC", "n": 2}
+    assert t.upsert({"code": "ABC", "n": 3}, on_conflict="ignore") == ("ABC", "ignored")
+    with pytest.raises(DuplicateKeyError):
+        t.upsert({"code": "ABC", "n": 4}, on_conflict="error")
+    with pytest.raises(ValueError):
+        t.upsert({"code": "ABC"}, on_conflict="replace")
+    with pytest.raises(SchemaValidationError):
+        t.upsert({"code": "ABC", "n": "x"})
+    assert t.get("ABC") == {"code": "ABC", "n": 2}
+    u = Table("u")
+    rec = {"v": 1}
+    assert u.upsert(rec) == (1, "inserted") and rec["id"] == 1
+
+
+# -- §6.6 select ----------------------------------------------------------------------
+
+
+def test_select_pipeline(people):
+    t = people
+    assert [r["name"] for r in t.select(where=t.age >= 40)] == ["Grace", "Alan", "Edsger"]
+    assert [r["name"] for r in t.select(where=t.city == "London", order_by="-age")] == ["Alan", "Ada"]
+    assert t.select(["name"], t.id == 1) == [{"name": "Ada"}]
+    assert t.select({"who": "name"}, where=t.id == 2) == [{"who": "Grace"}]
+    assert t.select([("who", "name"), ("where", "city")], where=t.id == 5) == [{"who": "Edsger", "where": None}]
+    assert t.select([], where=t.id == 1) == [{}]
+    assert [r["id"] for r in t.select(order_by=["age", "-name"])] == [3, 1, 4, 2, 5]
+    assert [r["id"] for r in t.select(limit=2, offset=1)] == [2, 3]
+    assert [r["id"] for r in t.select(limit=-1, offset=-5)] == [1, 2, 3, 4, 5]
+    assert t.select(limit=0) == []
+    assert [r["city"] for r in t.select(["city"], distinct=True)] == ["London", "New York", "Helsinki", None]
+    with pytest.raises(TypeError, match="must be a Condition or PredicateExpr"):
+        t.select(where="age > 3")
+
+
+def test_select_results_are_copies(people):
+    rows = people.select(copy=False)
+    rows[0]["name"] = "changed"
+    assert people.get(1)["name"] == "Ada"
+
+
+# -- §6.7 update / §6.8 delete --------------------------------------------------------
+
+
+def test_update(people):
+    t = people
+    assert t.update({"age": 37}, where=t.name == "Ada") == 1
+    assert t.get(1)["age"] == 37
+    with pytest.raises(RecordNotFoundError):
+        t.update({"age": 1}, where=t.name == "nobody")
+    assert t.update({"flag": True}) == 5
+    # Re-keying keeps the place; a taken key changes nothing.
+    assert t.update({"id": 100}, where=t.id == 2) == 1
+    assert [r["id"] for r in t.all()] == [1, 100, 3, 4, 5]
+    with pytest.raises(DuplicateKeyError):
+        t.update({"id": 1}, where=t.id == 3)
+    with pytest.raises(ValueError):
+        t.update({"id": None}, where=t.id == 3)
+    assert t.insert({"x": 1}) == 101
+
+
+def test_delete(people):
+    t = people
+    assert t.delete(where=t.city == "London") == 2
+    with pytest.raises(RecordNotFoundError):
+        t.delete(where=t.city == "London")
+    assert t.delete() == 3
+    with pytest.raises(RecordNotFoundError):
+        t.delete()
+
+
+# -- §6.9 indexes ---------------------------------------------------------------------
+
+
+def test_create_index(people):
+    t = people
+    t.create_index("city")
+    t.create_index("age", index_type="SORTED")
+    t.create_index("city", "sorted")  # already indexed: nothing
+    assert t.indexed_fields() == ["city", "age"]
+    assert t.has_index("age") and not t.has_index("name")
+    with pytest.raises(ValueError):
+        t.create_index("name", "btree")
+    assert [r["name"] for r in t.select(where=(t.city == "London") | (t.age > 70))] == ["Ada", "Alan", "Edsger"]
+    assert [r["name"] for r in t.select(where=t.city == None)] == ["Edsger"]  # noqa: E711
+
+
+# -- §6.10 introspection ----------------------------------------------------------------
+
+
+def test_introspection(people):
+    t = people
+    assert t.count() == t.size() == len(t) == 5
+    assert t.columns() == ["age", "city", "id", "name"]
+    assert t.schema_fields() == [] and t.primary_key_name() == "id"
+    assert [r["id"] for r in t.all()] == [1, 2, 3, 4, 5]
+    assert list(t.copy()) == [1, 2, 3, 4, 5] and t.copy()[2]["name"] == "Grace"
+    assert t.get(3)["name"] == "Linus" and t.get(99) is None and t.get(1.0)["name"] == "Ada"
+    typed = Table("typed", primary_key="code", schema={"code": str, "n": int})
+    assert typed.columns() == ["code", "n"] and typed.schema_fields() == ["code", "n"]
+
+
+# -- §6.11 change tracking ----------------------------------------------------------------
+
+
+def test_change_tracking():
+    t = Table("t")
+    assert not t.has_changes()
+    t.insert([{"a": 1}, {"a": 2}, {"a": 3}])
+    t.delete(where=t.id == 2)
+    t.update({"a": 10}, where=t.id == 3)
+    assert t.has_changes()
+    assert [r["id"] for r in t.get_dirty_records()] == [1, 3]
+    assert t.get_deleted_pks() == [2]
+    t.clear_dirty_tracking()
+    assert not t.has_changes() and t.get_dirty_records() == [] and t.get_deleted_pks() == []
+    t.insert({"id": 2, "a": 2})
+    assert t.get_deleted_pks() == [] and [r["id"] for r in t.get_dirty_records()] == [2]
+
+
+def test_package_surface():
+    assert dictdb.__version__ == "0.1.0"
+    for name in ("DictDB", "Table", "DictDBError", "SQLError"):
+        assert hasattr(dictdb, name)
+    assert Table.__module__ == "dictdb_rs" and DictDB.__module__ == "dictdb_rs"
+
+
+# -- §6.12 aggregate / §8 aggregations ---------------------------------------------------
+
+
+def test_aggregate():
+    from dictdb_rs import Avg, Count, Max, Min, Sum
+
+    t = Table("emp")
+    t.insert(
+        [
+            {"dept": "HR", "salary": 60000},
+            {"dept": "IT", "salary": 80000},
+            {"dept": "HR", "salary": 65000},
+            {"dept": "IT", "salary": 90000, "bonus": 1.5},
+            {"dept": None, "salary": 70000},
+        ]
+    )
+    assert t.aggregate(count=Count(), total=Sum("salary"), avg=Avg("salary")) == {
+        "count": 5, "total": 365000, "avg": 73000.0,
+    }
+    got = t.aggregate(group_by="dept", count=Count(), avg_salary=Avg("salary"))
+    assert got == [
+        {"dept": "HR", "count": 2, "avg_salary": 62500.0},
+        {"dept": "IT", "count": 2, "avg_salary": 85000.0},
+        {"dept": None, "count": 1, "avg_salary": 70000.0},
+    ]
+    assert t.aggregate(t.dept == "IT", lo=Min("salary"), hi=Max("salary"), b=Count("bonus")) == {
+        "lo": 80000, "hi": 90000, "b": 1,
+    }
+    assert t.aggregate(where=t.dept == "nobody", group_by=["dept"], n=Count()) == []
+    assert Table("empty").aggregate(count=Count(), total=Sum("x")) == {"count": 0, "total": None}
+    with pytest.raises(TypeError, match="Expected Agg instance"):
+        t.aggregate(n=len)
+    assert Sum("x").compute([1, 2, None, True]) == 4
+    assert Sum("x").compute([0.1] * 10) == 1.0
+    assert Avg("x").compute([2, 4, 6]) == 4.0
+    assert Count().compute([None, 1]) == 2 and Count("x").compute([None, 1]) == 1
+    assert Min("x").compute(["b", 3, None]) == 3 and Max("x").compute([]) is None
+    with pytest.raises(OverflowError):
+        Sum("x").compute([2**62, 2**62])
+    with pytest.raises(TypeError):
+        Sum("x").compute(["a"])
+
+
+def test_records_view(people):
+    t = people
+    recs = t.records
+    assert len(recs) == 5 and 1 in recs and 99 not in recs and [1] not in recs
+    assert recs[2]["name"] == "Grace" and recs.get(99) is None
+    assert list(recs) == [1, 2, 3, 4, 5] and list(recs.keys()) == [1, 2, 3, 4, 5]
+    assert recs == {r["id"]: r for r in t.all()}
+    with pytest.raises(TypeError):
+        recs[9] = {}
+    with pytest.raises(TypeError):
+        del recs[1]
+    recs[1]["name"] = "changed"
+    assert t.get(1)["name"] == "Ada"
+    t.insert({"name": "new"})
+    assert len(recs) == 6  # live
+
+
+def test_index_objects(people):
+    t = people
+    t.create_index("age")
+    t.create_index("city", "sorted")
+    assert list(t.indexes) == ["age", "city"]
+    age, city = t.indexes["age"], t.indexes["city"]
+    assert type(age).__name__ == "HashIndex" and hasattr(age, "index")
+    assert type(city).__name__ == "SortedIndex" and not hasattr(city, "index")
+    assert age.index[36] == {1} and None in age.index and age.index[None] == {3}
+    t.update({"age": 45}, where=t.name == "Ada")
+    assert 36 not in age.index and age.index[45] == {1, 2} and age.index[45.0] == {1, 2}
+    assert len(age.index) == 4 and dict(age.index.items())[72] == {5}
+    assert city.search("London") == {1, 4} and city.search("Paris") == set()
+    with pytest.raises(TypeError):
+        t.indexes["x"] = 1
