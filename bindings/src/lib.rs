@@ -5,6 +5,7 @@
 //! the classes users see.
 
 mod convert;
+mod db;
 mod dsl;
 mod errors;
 mod table;
@@ -17,6 +18,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DEPTH", convert::MAX_DEPTH)?;
     m.add_class::<table::TableCore>()?;
+    m.add_class::<db::DatabaseCore>()?;
     m.add_function(wrap_pyfunction!(table::compute_aggregate, m)?)?;
     dsl::register(m)?;
     Ok(())

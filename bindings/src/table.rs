@@ -170,6 +170,21 @@ impl TableCore {
         self.table.primary_key()
     }
 
+    /// The schema as `(field, type name, nullable)`, or `None`.
+    fn schema_spec(&self) -> Option<Vec<(String, &'static str, bool)>> {
+        self.table.schema().map(|s| {
+            s.fields()
+                .iter()
+                .map(|f| (f.name.to_string(), f.ty.name(), f.nullable))
+                .collect()
+        })
+    }
+
+    /// Whether both wrap the same engine table.
+    fn same_table(&self, other: PyRef<'_, TableCore>) -> bool {
+        Arc::ptr_eq(self.table.engine(), other.table.engine())
+    }
+
     /// Inserts one record (validated unless `validate` is false); writes an
     /// auto-assigned key into the caller's dict once the insert succeeded.
     fn insert<'py>(

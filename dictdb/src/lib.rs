@@ -137,6 +137,50 @@ impl Database {
         Ok(self.handle(self.catalog.table(name)?))
     }
 
+    /// Makes the catalog hold exactly `tables`, in this order, each under its
+    /// own name: for a host that keeps its own registry (the Python package's
+    /// `db.tables` dict) and hands it over before each call. Tables no longer
+    /// among them are dropped, new ones registered; a different table under a
+    /// known name replaces it. Nothing changes (and no cached plan is dropped)
+    /// when the catalog already holds exactly these tables in this order.
+    pub fn sync_tables(&self, tables: &[Arc<dictdb_engine::Table>]) {
+        let current = self.catalog.tables();
+        if current.len() == tables.len()
+            && current.iter().zip(tables).all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            return;
+        }
+        for t in &current {
+            if !tables.iter().any(|n| Arc::ptr_eq(n, t)) {
+                // A table replaced under its name is swapped by `register` below.
+                if !tables.iter().any(|n| n.name() == t.name()) {
+                    let _ = self.catalog.drop_table(t.name());
+                }
+            }
+        }
+        for t in tables {
+            match self.catalog.table(t.name()) {
+                Ok(known) if Arc::ptr_eq(&known, t) => {}
+                _ => {
+                    self.catalog.register(t.clone());
+                }
+            }
+        }
+        let names: Vec<String> = tables.iter().map(|t| t.name().to_owned()).collect();
+        self.catalog.reorder(&names);
+    }
+
+    /// Counts every create, drop or replacement of a table: while it stays the
+    /// same, the catalog holds the same tables.
+    pub fn generation(&self) -> u64 {
+        self.catalog.generation()
+    }
+
+    /// The tables in registration order (the engine's tables, shared).
+    pub fn engine_tables(&self) -> Vec<Arc<dictdb_engine::Table>> {
+        self.catalog.tables()
+    }
+
     /// Table names in creation order.
     pub fn table_names(&self) -> Vec<String> {
         self.catalog.table_names()

@@ -1284,3 +1284,34 @@ fn statements_with_placeholders_are_planned_once() {
     }
     assert_eq!(db.plans_built(), before + 1);
 }
+
+/// `sync_tables` makes the catalog hold exactly the tables a host registry
+/// holds (the Python package's `db.tables`), and SQL sees the change.
+#[test]
+fn sync_tables_follows_a_host_registry() {
+    use std::sync::Arc;
+    let db = Database::new();
+    let a = Arc::new(dictdb_engine::Table::new("a", "id", None));
+    let b = Arc::new(dictdb_engine::Table::new("b", "id", None));
+    a.insert(dictdb::record! { "x" => 1 }).unwrap();
+    db.sync_tables(&[b.clone(), a.clone()]);
+    assert_eq!(db.table_names(), ["b", "a"]);
+    assert_eq!(
+        rows(db.execute("SELECT x FROM a", ()).unwrap()),
+        [vec![Value::Int(1)]]
+    );
+    let generation = db.generation();
+    db.sync_tables(&[b.clone(), a.clone()]);
+    assert_eq!(db.generation(), generation, "no change, no new generation");
+    // A new table under a known name replaces it; a missing one is dropped.
+    let a2 = Arc::new(dictdb_engine::Table::new("a", "id", None));
+    a2.insert(dictdb::record! { "x" => 2 }).unwrap();
+    db.sync_tables(&[a2.clone()]);
+    assert_eq!(db.table_names(), ["a"]);
+    assert_eq!(
+        rows(db.execute("SELECT x FROM a", ()).unwrap()),
+        [vec![Value::Int(2)]]
+    );
+    assert!(db.execute("SELECT x FROM b", ()).is_err());
+    assert!(Arc::ptr_eq(&db.engine_tables()[0], &a2));
+}

@@ -4,6 +4,7 @@
 when called, so tables assigned into it or deleted from it directly count.
 """
 
+from . import _native
 from ._logging import logger
 from ._table import Table
 from .exceptions import DuplicateTableError, TableNotFoundError
@@ -25,6 +26,7 @@ class DictDB:
 
     def __init__(self):
         self.tables = {}
+        self._core = _native.DatabaseCore()
         if logger._enabled(_INFO):
             _emit(_INFO, "Initialized an empty DictDB instance.", component="DictDB")
 
@@ -77,6 +79,43 @@ class DictDB:
         if logger._enabled(_DEBUG):
             _emit(_DEBUG, "[DictDB] Listing tables", component="DictDB", op="list_tables")
         return list(self.tables)
+
+    def _catalog(self):
+        """The native catalog, holding exactly the tables of ``self.tables``."""
+        core = self.__dict__.get("_core")
+        if core is None:  # a subclass that did not call DictDB.__init__
+            core = self._core = _native.DatabaseCore()
+        core.sync([t._core for t in self.tables.values()])
+        return core
+
+    def _absorb(self, core):
+        """Registers in ``self.tables`` the tables SQL created, forgets those it
+        dropped (the catalog is the truth after a statement)."""
+        catalog = core.tables()
+        kept = {}
+        for name, table in self.tables.items():
+            if any(table._core.same_table(c) for c in catalog):
+                kept[name] = table
+        for c in catalog:
+            if not any(t._core.same_table(c) for t in kept.values()):
+                kept[c.name] = Table._from_core(c)
+        if list(kept.items()) != list(self.tables.items()):
+            self.tables.clear()
+            self.tables.update(kept)
+
+    def sql(self, text, params=None):
+        """Runs SQL over the tables of ``self.tables`` (sql.md): a list of dicts
+        for rows (SELECT, RETURNING, EXPLAIN), the affected-row count for
+        INSERT/UPDATE/DELETE, None for CREATE/DROP. ``params`` is a list or
+        tuple for ``?``/``$n`` placeholders or a dict for ``:name`` ones.
+        Errors raise SQLError or the matching DictDB exception."""
+        core = self._catalog()
+        before = core.generation()
+        try:
+            return core.execute(text, params)
+        finally:
+            if core.generation() != before:
+                self._absorb(core)
 
     def __repr__(self):
         return f"<dictdb_rs.DictDB tables={list(self.tables)!r}>"

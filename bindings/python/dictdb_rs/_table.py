@@ -50,6 +50,16 @@ _MEMBERS = frozenset(
 )
 
 
+_TYPES_BY_NAME = {name: tp for tp, name in _TYPE_NAMES.items()}
+_TYPES_BY_NAME["any"] = object
+
+
+def _type_of(name, nullable):
+    """The schema type object for an engine type name."""
+    tp = _TYPES_BY_NAME[name]
+    return _typing.Optional[tp] if nullable else tp
+
+
 def _nullable_inner(tp):
     """`T` for `Optional[T]` / `T | None`, else None."""
     args = _typing.get_args(tp)
@@ -119,6 +129,18 @@ class Table:
         # A schema with types the engine does not know is checked in Python.
         self._py_schema = schema is not None and spec is None
         self._core = _native.TableCore(name, primary_key, spec)
+
+    @classmethod
+    def _from_core(cls, core):
+        """A Table around an engine table made elsewhere (SQL, a load)."""
+        t = cls.__new__(cls)
+        t.table_name = core.name
+        t.primary_key = core.primary_key
+        spec = core.schema_spec()
+        t._schema = None if spec is None else {f: _type_of(name, nullable) for f, name, nullable in spec}
+        t._py_schema = False
+        t._core = core
+        return t
 
     # -- attributes -----------------------------------------------------------
 
