@@ -1306,7 +1306,7 @@ fn sync_tables_follows_a_host_registry() {
     // A new table under a known name replaces it; a missing one is dropped.
     let a2 = Arc::new(dictdb_engine::Table::new("a", "id", None));
     a2.insert(dictdb::record! { "x" => 2 }).unwrap();
-    db.sync_tables(&[a2.clone()]);
+    db.sync_tables(std::slice::from_ref(&a2));
     assert_eq!(db.table_names(), ["a"]);
     assert_eq!(
         rows(db.execute("SELECT x FROM a", ()).unwrap()),
