@@ -21,8 +21,7 @@ use dictdb_engine::{Catalog, Changes, Error as EngineError, Record, Table, Table
 
 use crate::atomic::write_atomic;
 use crate::json::{
-    self, DeltaOut, DeltaTableOut, JsonError, TableDef, TableIn, TableOut, read_database,
-    read_delta, write_database, write_delta,
+    self, DeltaOut, DeltaTableOut, JsonError, TableDef, TableIn, read_delta, write_delta,
 };
 use crate::manager::{BackupKind, backup_files};
 
@@ -97,31 +96,22 @@ fn write_snapshots(
     progress: Option<Progress<'_>>,
 ) -> Result<(), PersistError> {
     let total: u64 = snaps.iter().map(|s| s.len() as u64).sum();
-    let done = std::cell::Cell::new(0u64);
     let progress = std::cell::RefCell::new(progress);
     let report = |n: u64| {
         if let Some(p) = progress.borrow_mut().as_mut() {
             p(n, total);
         }
     };
+    // Rows are encoded on worker threads, in chunks; a report each time the
+    // rows written pass a multiple of PROGRESS_EVERY.
+    let mut reported = 0u64;
     write_atomic(path, |w| {
-        write_database(
-            w,
-            snaps.iter().map(|s| TableOut {
-                name: s.name(),
-                primary_key: s.primary_key(),
-                schema: s.schema(),
-                indexes: &s.indexes,
-                next_pk: s.next_pk,
-                rows: s.rows().map(|r| {
-                    done.set(done.get() + 1);
-                    if done.get().is_multiple_of(PROGRESS_EVERY) {
-                        report(done.get());
-                    }
-                    r.iter()
-                }),
-            }),
-        )
+        json::write_snapshots(w, snaps, &mut |done| {
+            if done / PROGRESS_EVERY > reported / PROGRESS_EVERY {
+                report(done);
+            }
+            reported = done;
+        })
         .map_err(std::io::Error::other)
     })
     .inspect(|_| report(total))
@@ -182,17 +172,34 @@ fn build_table(path: &Path, t: TableIn) -> Result<Arc<Table>, PersistError> {
 /// (the file plays the role of a first full backup).
 pub fn load(path: &Path) -> Result<Catalog, PersistError> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
-    let tables = read_database(&bytes).map_err(format_error(path))?;
+    // Rows go from the parser straight into each new table's columns.
+    let tables = json::load_database(&bytes).map_err(format_error(path))?;
+    drop(bytes);
     let mut seen = HashSet::new();
     let mut built = Vec::with_capacity(tables.len());
-    for t in tables {
-        if !seen.insert(t.name.clone()) {
+    for (name, t) in tables {
+        if !seen.insert(name.clone()) {
             return Err(PersistError::DuplicateTable {
                 path: path.to_path_buf(),
-                table: t.name,
+                table: name,
             });
         }
-        built.push(build_table(path, t)?);
+        let json::LoadedTable {
+            table,
+            indexes,
+            next_pk,
+        } = t.map_err(|source| PersistError::Table {
+            path: path.to_path_buf(),
+            table: name,
+            source: Box::new(source),
+        })?;
+        if let Some(next) = next_pk {
+            table.write().set_next_key(next);
+        }
+        for (field, kind) in &indexes {
+            table.create_index(field, *kind);
+        }
+        built.push(Arc::new(table));
     }
     let catalog = Catalog::new();
     for t in built {
@@ -245,10 +252,26 @@ pub fn backup_full(catalog: &Catalog, path: &Path) -> Result<(), PersistError> {
 }
 
 /// A delta backup to `path` (python-api.md §13.3): the rows written and keys
-/// deleted since the last backup, and the tables created (with every row) and
-/// dropped. `false`, and nothing written, when nothing changed. Taking the
-/// changes resets tracking in the same step; a failed write puts them back.
+/// deleted since the last backup (with the re-keys and reused keys that put
+/// rows back in their place, [`dictdb_engine::Changes`]), and the tables
+/// created (with every row) and dropped. `false`, and nothing written, when
+/// nothing changed. Taking the changes resets tracking in the same step; a
+/// failed write puts them back.
 pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError> {
+    write_delta_file(catalog, path, true)
+}
+
+/// [`backup_delta`] that resets nothing: the same file is written, then the
+/// changes it holds are put back (as after a failed write) together with the
+/// registry baseline, so the next delta includes them again. Changes made
+/// meanwhile are kept too. For DictDB's `save_delta(..., clear_tracking=False)`.
+pub fn delta_keep_tracking(catalog: &Catalog, path: &Path) -> Result<bool, PersistError> {
+    write_delta_file(catalog, path, false)
+}
+
+/// A delta file of the changes since the last backup; `reset` says whether
+/// they then count as backed up.
+fn write_delta_file(catalog: &Catalog, path: &Path, reset: bool) -> Result<bool, PersistError> {
     let (registry, baseline) = catalog.take_registry_changes();
     let created: HashSet<*const Table> = registry.created.iter().map(Arc::as_ptr).collect();
     let mut taken = Taken {
@@ -280,6 +303,7 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
         })
         .collect();
     let no_keys: Vec<Value> = Vec::new();
+    let no_rekeys: Vec<(Value, Value)> = Vec::new();
     let mut tables_out = Vec::new();
     let mut created_out = Vec::new();
     for (((snap, t, next_pk), rows), (_, changes)) in
@@ -300,6 +324,8 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
                         upserts: rows,
                         deletes: &no_keys,
                         next_pk: None,
+                        rekeys: &no_rekeys,
+                        reused: &no_keys,
                     });
                 }
             }
@@ -308,6 +334,8 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
                 upserts: &changes.upserts,
                 deletes: &changes.deletes,
                 next_pk: Some(*next_pk),
+                rekeys: &changes.rekeys,
+                reused: &changes.reused,
             }),
             _ => {}
         }
@@ -327,7 +355,12 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
         write_delta(w, &delta).map_err(std::io::Error::other)
     });
     match written {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            if !reset {
+                taken.put_back(catalog);
+            }
+            Ok(true)
+        }
         Err(e) => {
             taken.put_back(catalog);
             Err(match e.downcast::<JsonError>() {
@@ -339,8 +372,9 @@ pub fn backup_delta(catalog: &Catalog, path: &Path) -> Result<bool, PersistError
 }
 
 /// Replays a delta file (python-api.md §13.4): drops, creations (replacing a
-/// table of that name), then each listed table's upserts and deletes (tables
-/// the database lacks are skipped). The whole file is read and checked before
+/// table of that name), then each listed table's changes (tables the database
+/// lacks are skipped): `reused` rows deleted, `rekeys` applied in place, then
+/// upserts and deletes ([`dictdb_engine::TableData::apply_delta`]). The whole file is read and checked before
 /// anything changes. Returns the upserts processed plus the effective deletes.
 pub fn apply_delta(catalog: &Catalog, path: &Path) -> Result<usize, PersistError> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
@@ -389,7 +423,7 @@ fn apply_delta_in(
             data.set_next_key(next);
         }
         count += data
-            .apply_delta(entry.upserts, &entry.deletes)
+            .apply_delta(entry.upserts, &entry.deletes, &entry.rekeys, &entry.reused)
             .map_err(|source| PersistError::Table {
                 path: path.to_path_buf(),
                 table: entry.name.clone(),

@@ -509,6 +509,8 @@ fn writes_and_reads_the_spec_delta() {
                 name: "u".into(),
                 upserts: upserts.clone(),
                 deletes: vec![Value::Int(2)],
+                rekeys: vec![],
+                reused: vec![],
             }],
         }
     );
@@ -532,11 +534,118 @@ fn writes_and_reads_the_spec_delta() {
                 name: "u",
                 upserts: &upserts,
                 deletes: &[Value::Int(2)],
+                rekeys: &[],
+                reused: &[],
             }],
         },
     )
     .unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), text);
+}
+
+/// The extra keys that keep rows in place (`rekeys`, `reused`) are laid out as
+/// `json.dump(…, indent=2)` lays them out, after `next_pk`, and read back.
+#[test]
+fn rekeys_and_reused_keys_in_deltas() {
+    let upserts = vec![record! { "id" => 10, "a" => 1 }];
+    let rekeys = [
+        (Value::Int(1), Value::Int(10)),
+        (Value::str("x"), bytes(&[1])),
+    ];
+    let mut out = Vec::new();
+    write_delta(
+        &mut out,
+        &DeltaOut {
+            order: None,
+            timestamp: 1.5,
+            dropped: &[],
+            created: vec![],
+            tables: vec![DeltaTableOut {
+                name: "t",
+                upserts: &upserts,
+                deletes: &[Value::Int(1)],
+                next_pk: Some(11),
+                rekeys: &rekeys,
+                reused: &[Value::Int(2)],
+            }],
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // json.dumps({...}, indent=2) of the same delta.
+    let expected = r#"{
+  "type": "delta",
+  "timestamp": 1.5,
+  "dropped": [],
+  "created": {},
+  "tables": {
+    "t": {
+      "upserts": [
+        {
+          "id": 10,
+          "a": 1
+        }
+      ],
+      "deletes": [
+        1
+      ],
+      "next_pk": 11,
+      "rekeys": [
+        [
+          1,
+          10
+        ],
+        [
+          "x",
+          {
+            "$bytes": "AQ=="
+          }
+        ]
+      ],
+      "reused": [
+        2
+      ]
+    }
+  }
+}"#;
+    assert_eq!(text, expected);
+    let back = read_delta(text.as_bytes()).unwrap();
+    assert_eq!(
+        back.tables,
+        [DeltaTableIn {
+            name: "t".into(),
+            upserts,
+            deletes: vec![Value::Int(1)],
+            next_pk: Some(11),
+            rekeys: rekeys.to_vec(),
+            reused: vec![Value::Int(2)],
+        }]
+    );
+    // Written only when not empty.
+    let mut out = Vec::new();
+    write_delta(
+        &mut out,
+        &DeltaOut {
+            order: None,
+            timestamp: 1.5,
+            dropped: &[],
+            created: vec![],
+            tables: vec![DeltaTableOut {
+                name: "t",
+                upserts: &[],
+                deletes: &[Value::Int(1)],
+                next_pk: None,
+                rekeys: &[],
+                reused: &[],
+            }],
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("rekeys") && !text.contains("reused"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -558,7 +667,9 @@ fn reads_dictdb_deltas() {
             next_pk: None,
             name: "other".into(),
             upserts: vec![],
-            deletes: vec![]
+            deletes: vec![],
+            rekeys: vec![],
+            reused: vec![],
         }
     );
 }
@@ -591,6 +702,8 @@ fn an_empty_delta_and_tagged_values_in_deltas() {
                 name: "b",
                 upserts: &upserts,
                 deletes: &[bytes(b"gone")],
+                rekeys: &[],
+                reused: &[],
             }],
         },
     )
@@ -668,7 +781,7 @@ fn not_a_delta() {
 
 #[test]
 fn delta_shape_errors() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 12] = [
         (
             br#"{"type": "delta", "tables": {"u": {"upserts": [{"id": 1}, 5]}}}"#,
             "table 'u', record 1: the record is not an object (found a number)",
@@ -692,6 +805,30 @@ fn delta_shape_errors() {
         (
             br#"{"type": "delta", "tables": {"u": {"deletes": [1, 99999999999999999999]}}}"#,
             "table 'u': integer 99999999999999999999 does not fit in 64 bits",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"rekeys": {"1": 2}}}}"#,
+            "table 'u': 'rekeys' is not a list (found an object)",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"rekeys": [[1, 2], 3]}}}"#,
+            "table 'u': 'rekeys' item 1 is not a pair [old key, new key] (found a number)",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"rekeys": [[1, 2, 3]]}}}"#,
+            "table 'u': 'rekeys' item 0 is not a pair [old key, new key] (found a list of 3 items)",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"rekeys": [[1]]}}}"#,
+            "table 'u': 'rekeys' item 0 is not a pair [old key, new key] (found a list of 1 item)",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"rekeys": [[1, 99999999999999999999]]}}}"#,
+            "table 'u': integer 99999999999999999999 does not fit in 64 bits",
+        ),
+        (
+            br#"{"type": "delta", "tables": {"u": {"reused": "1"}}}"#,
+            "table 'u': 'reused' is not a list (found a string)",
         ),
     ];
     for (text, message) in cases {
@@ -1091,6 +1228,8 @@ proptest! {
     fn delta_round_trip(
         upserts in proptest::collection::vec(record_strategy(), 0..5),
         deletes in proptest::collection::vec(leaf_strategy(), 0..5),
+        rekeys in proptest::collection::vec((leaf_strategy(), leaf_strategy()), 0..4),
+        reused in proptest::collection::vec(leaf_strategy(), 0..4),
         dropped in proptest::collection::vec(text_strategy(), 0..3),
         timestamp in float_strategy(),
     ) {
@@ -1101,7 +1240,10 @@ proptest! {
             timestamp,
             dropped: &dropped,
             created: vec![TableDef { name: "c", primary_key: "id", schema: Some(&schema), indexes: &indexes, next_pk: 5 }],
-            tables: vec![DeltaTableOut { next_pk: None, name: "t", upserts: &upserts, deletes: &deletes }],
+            tables: vec![DeltaTableOut {
+                next_pk: None, name: "t", upserts: &upserts, deletes: &deletes,
+                rekeys: &rekeys, reused: &reused,
+            }],
         }).unwrap();
         let back = read_delta(&out).unwrap();
         let ts = back.timestamp.unwrap();
@@ -1113,6 +1255,10 @@ proptest! {
         prop_assert!(same_records(&back.tables[0].upserts, &upserts));
         prop_assert!(back.tables[0].deletes.iter().zip(&deletes).all(|(a, b)| same(a, b)));
         prop_assert_eq!(back.tables[0].deletes.len(), deletes.len());
+        prop_assert_eq!(back.tables[0].rekeys.len(), rekeys.len());
+        prop_assert!(back.tables[0].rekeys.iter().zip(&rekeys).all(|((a, b), (c, d))| same(a, c) && same(b, d)));
+        prop_assert_eq!(back.tables[0].reused.len(), reused.len());
+        prop_assert!(back.tables[0].reused.iter().zip(&reused).all(|(a, b)| same(a, b)));
     }
 
     #[test]

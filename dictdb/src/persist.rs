@@ -122,8 +122,27 @@ impl Database {
         Ok(store::backup_delta(&self.catalog, path.as_ref())?)
     }
 
-    /// Replays a delta file onto this database; returns the upserts processed
-    /// plus the deletes that removed a row.
+    /// [`Database::save_delta`] that resets nothing: the file is the same, and
+    /// the changes it holds stay tracked (with the registry baseline as it
+    /// was), so the next delta includes them again; changes made meanwhile are
+    /// kept as well. DictDB's `save_delta(..., clear_tracking=False)`.
+    pub fn save_delta_keep_tracking(&self, path: impl AsRef<Path>) -> Result<bool> {
+        Ok(store::delta_keep_tracking(&self.catalog, path.as_ref())?)
+    }
+
+    /// Makes the tables registered now the registry baseline, as a load does:
+    /// until the next change no table counts as created or dropped (the
+    /// tables' own change tracking is untouched). For a host that builds a
+    /// loaded database itself, e.g. the Python package unpickling one.
+    pub fn reset_registry_baseline(&self) {
+        self.catalog.reset_registry();
+    }
+
+    /// Replays a delta file onto this database (rows keep their places: re-keyed
+    /// rows are moved in place, a key deleted and inserted again goes to the
+    /// end); returns the upserts processed plus the deletes that removed a row,
+    /// as DictDB counts them (a re-key counts as a delete of its old key when
+    /// the file lists that key as deleted).
     pub fn apply_delta(&self, path: impl AsRef<Path>) -> Result<usize> {
         Ok(store::apply_delta(&self.catalog, path.as_ref())?)
     }

@@ -1,7 +1,7 @@
 //! Persistence through the public API (python-api.md §11, §13): save/load and
-//! full+delta backups round-trip random databases (exactly, except for what
-//! deltas lose today: see `DELTA_COMPARE` and the ignored `bug_*` tests); `has_changes` and
-//! `save_delta` follow the tracking rules; backups taken while threads write are
+//! full+delta backups round-trip random databases exactly (row order and field
+//! order included, also after re-keys and keys deleted and inserted again);
+//! `has_changes` and `save_delta` follow the tracking rules; backups taken while threads write are
 //! consistent snapshots; failed backups are counted, reported and lose nothing;
 //! restore skips corrupt files and says so.
 //!
@@ -76,6 +76,14 @@ enum Step {
     Delta,
     /// `Database::save` then `Database::load`.
     Save,
+    /// A full backup (or a delta) that fails (a directory where its file should
+    /// go): the changes it took are put back, merged with later ones.
+    Failed {
+        full: bool,
+    },
+    /// `Database::restore` of the backups so far, which then goes on as the live
+    /// database (the writes since the last backup are dropped).
+    Restore,
 }
 
 fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
@@ -85,6 +93,8 @@ fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
             1 => Just(Step::Full),
             3 => Just(Step::Delta),
             1 => Just(Step::Save),
+            1 => any::<bool>().prop_map(|full| Step::Failed { full }),
+            1 => Just(Step::Restore),
         ],
         1..max,
     )
@@ -95,11 +105,14 @@ fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
 /// - a write makes `has_changes` true; a backup makes it false;
 /// - `save_delta` returns `has_changes()` and writes nothing when it is false;
 /// - `save` does not touch tracking, and `load` gives the live state;
+/// - a failed backup leaves `has_changes` as it was;
+/// - a restored database starts clean, and its backups go on in the same
+///   directory;
 /// - `restore(dir)` gives the live state after every backup.
 ///
 /// Returns the live database.
 fn run_steps(steps: &[Step], dir: &Path, deltas_only: bool, how: Compare) -> Database {
-    let db = Database::new();
+    let mut db = Database::new();
     let mut seq = 0;
     let save_path = dir.parent().unwrap().join(format!(
         "{}.save.json",
@@ -147,6 +160,44 @@ fn run_steps(steps: &[Step], dir: &Path, deltas_only: bool, how: Compare) -> Dat
                     &canon(&loaded),
                     Compare::EXACT,
                     &at("save/load"),
+                );
+                continue;
+            }
+            Step::Restore => {
+                db = restore_clean(dir).0;
+                assert!(
+                    !db.has_changes(),
+                    "{}: a restored database has changes",
+                    at("restore")
+                );
+                baseline = registry(&db);
+                written.clear();
+                continue;
+            }
+            Step::Failed { full } => {
+                seq += 1;
+                let had = db.has_changes();
+                let blocked = backup_name(dir, *full, seq);
+                fs::create_dir(&blocked).unwrap();
+                let result = if *full {
+                    db.backup_full(&blocked).map(|()| true)
+                } else {
+                    db.save_delta(&blocked)
+                };
+                fs::remove_dir(&blocked).unwrap();
+                match result {
+                    Ok(wrote) => assert!(!wrote && !had, "{}: {result:?}", at("failed backup")),
+                    Err(_) => assert!(
+                        *full || had,
+                        "{}: failed without changes",
+                        at("failed backup")
+                    ),
+                }
+                assert_eq!(
+                    db.has_changes(),
+                    had,
+                    "{}: has_changes after a failed backup",
+                    at("failed backup")
                 );
                 continue;
             }
@@ -213,8 +264,16 @@ fn finish(db: &Database, dir: &Path, how: Compare) -> Database {
     restored
 }
 
+/// 48 cases, or `PROPTEST_CASES`.
+fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(), ..ProptestConfig::default() })]
 
     /// save → load equals the live database, at random points of random
     /// operation sequences (every value kind, typed and schemaless tables,
@@ -373,7 +432,8 @@ fn extended_values_round_trip_through_save_full_and_delta() {
         .unwrap();
     assert!(live.save_delta(backup_name(&mixed, false, 2)).unwrap());
     let (_, c) = restore_clean(&mixed);
-    // `ü` was deleted and re-inserted: it moved to the end of the live table.
+    // `ü` was deleted and re-inserted: it moved to the end of the live table,
+    // and of the restored one.
     assert_same(&canon(&live), &c, DELTA_COMPARE, "full + delta");
     fs::remove_dir_all(dir).unwrap();
 }
@@ -492,7 +552,7 @@ fn apply_delta_returns_upserts_plus_effective_deletes() {
     fs::remove_dir_all(dir).unwrap();
 }
 
-// ----- what deltas lose (each a bug report) --------------------------------------
+// ----- what deltas must keep (each once a bug report) ----------------------------
 
 /// Full backup, then `f`, then a delta: the restored database.
 fn full_then_delta(setup: impl Fn(&Database), change: impl Fn(&Database)) -> (Database, Database) {
@@ -534,11 +594,10 @@ fn bug_delta_restore_loses_the_key_counter() {
     );
 }
 
+/// A re-keyed row keeps its place (the delta's `rekeys` move it in place; an
+/// upsert under the new key alone would be appended).
 #[test]
-#[ignore = "BUG: a re-keyed row moves to the end of the table on restore: the delta lists it as \
-            an upsert under its new key (appended by apply_delta) plus a delete of the old key, \
-            while in the live table the row keeps its place"]
-fn bug_delta_restore_moves_a_rekeyed_row() {
+fn delta_restore_keeps_a_rekeyed_row_in_place() {
     let (live, restored) = full_then_delta(three_rows, |db| {
         db.execute("UPDATE t SET id = 10 WHERE id = 1", ()).unwrap();
     });
@@ -550,12 +609,11 @@ fn bug_delta_restore_moves_a_rekeyed_row() {
     );
 }
 
+/// A row deleted and inserted again under the same key between backups is at
+/// the end, with the new row's field order (the delta's `reused` deletes the old
+/// row before the upserts; an upsert alone would replace it in place).
 #[test]
-#[ignore = "BUG: a row deleted and re-inserted under the same key between backups is at the end \
-            of the live table but back at its old place after restore, and its fields come out in \
-            the old row's order (the delta has no delete for the key, and apply_delta replaces the \
-            old row in place: kept fields first, new ones appended)"]
-fn bug_delta_restore_misplaces_a_reinserted_key() {
+fn delta_restore_puts_a_reinserted_key_at_the_end() {
     let (live, restored) = full_then_delta(three_rows, |db| {
         let t = db.table("t").unwrap();
         assert!(t.delete_key(&Value::Int(1)));
@@ -579,6 +637,462 @@ fn bug_delta_restore_misplaces_a_reinserted_key() {
         Compare::EXACT,
         "order after re-insert",
     );
+}
+
+/// The keys of table `t`, in row order.
+fn ids(db: &Database) -> Vec<Value> {
+    let t = db.table("t").unwrap();
+    let data = t.engine().read();
+    data.positions()
+        .map(|p| data.key_at(p).to_owned())
+        .collect()
+}
+
+fn ints(keys: &[i64]) -> Vec<Value> {
+    keys.iter().map(|&k| Value::Int(k)).collect()
+}
+
+/// Rows 1..=5 of table `t`, with a hash index on `a` and a sorted one on the key.
+fn five_rows(db: &Database) {
+    let t = db.create_table("t", "id").unwrap();
+    t.insert_many((1..=5).map(|i| record! { "a" => i }).collect())
+        .unwrap();
+    t.create_index("a", IndexKind::Hash);
+    t.create_index("id", IndexKind::Sorted);
+}
+
+/// A copy of a delta file without the keys DictDB does not know, as DictDB
+/// reads it.
+fn as_dictdb_reads_it(path: &Path) -> PathBuf {
+    use dictdb_backup::json::{DeltaOut, DeltaTableOut, TableDef, read_delta, write_delta};
+    let d = read_delta(&fs::read(path).unwrap()).unwrap();
+    let schemas: Vec<_> = d.created.iter().map(|c| c.schema.clone()).collect();
+    let indexes: Vec<Vec<(dictdb::Name, IndexKind)>> = d
+        .created
+        .iter()
+        .map(|c| {
+            c.indexes
+                .iter()
+                .map(|(f, k)| (f.as_str().into(), *k))
+                .collect()
+        })
+        .collect();
+    let out = DeltaOut {
+        timestamp: d.timestamp.unwrap_or(0.0),
+        dropped: &d.dropped,
+        created: d
+            .created
+            .iter()
+            .zip(&schemas)
+            .zip(&indexes)
+            .map(|((c, schema), indexes)| TableDef {
+                name: &c.name,
+                primary_key: &c.primary_key,
+                schema: schema.as_ref(),
+                indexes,
+                next_pk: c.next_pk.unwrap_or(1),
+            })
+            .collect(),
+        tables: d
+            .tables
+            .iter()
+            .map(|t| DeltaTableOut {
+                name: &t.name,
+                upserts: &t.upserts,
+                deletes: &t.deletes,
+                next_pk: None,
+                rekeys: &[],
+                reused: &[],
+            })
+            .collect(),
+        order: None,
+    };
+    let plain = path.with_extension("plain");
+    let mut text = Vec::new();
+    write_delta(&mut text, &out).unwrap();
+    fs::write(&plain, text).unwrap();
+    plain
+}
+
+/// Runs `changes` twice over `setup`: once with a full backup first, once with
+/// deltas only (from an empty database); a delta after each change, and after
+/// each, the restore equals the live database exactly. The deltas read as
+/// DictDB reads them (upserts, then deletes) give the same rows, in some order.
+/// Returns the last live database.
+fn deltas_restore_exactly(setup: impl Fn(&Database), changes: &[&dyn Fn(&Database)]) -> Database {
+    let mut last = None;
+    for full in [true, false] {
+        let dir = scratch("exact");
+        let db = Database::new();
+        setup(&db);
+        if full {
+            db.backup_full(backup_name(&dir, true, 0)).unwrap();
+        } else {
+            assert!(db.save_delta(backup_name(&dir, false, 0)).unwrap());
+        }
+        let plain = Database::new();
+        if full {
+            setup(&plain);
+        } else {
+            plain
+                .apply_delta(as_dictdb_reads_it(&backup_name(&dir, false, 0)))
+                .unwrap();
+        }
+        for (i, change) in changes.iter().enumerate() {
+            let at = format!("change {i} (full backup first: {full})");
+            change(&db);
+            let path = backup_name(&dir, false, i as u64 + 1);
+            assert!(db.save_delta(&path).unwrap(), "{at}: no delta written");
+            let plain_path = as_dictdb_reads_it(&path);
+            plain.apply_delta(&plain_path).unwrap();
+            fs::remove_file(plain_path).unwrap();
+            let (restored, report) = restore(&dir);
+            assert!(report.skipped.is_empty(), "{at}: {report}");
+            assert_same(&canon(&db), &canon(&restored), Compare::EXACT, &at);
+            // (DictDB ignores the counter too.)
+            let loose = Compare {
+                ignore_row_order: true,
+                ignore_field_order: true,
+                ignore_next_key: true,
+                ..Compare::EXACT
+            };
+            assert_same(
+                &canon(&db),
+                &canon(&plain),
+                loose,
+                &format!("{at}, as DictDB reads it"),
+            );
+        }
+        let _ = fs::remove_dir_all(dir);
+        last = Some(db);
+    }
+    last.unwrap()
+}
+
+fn rekey(db: &Database, from: i64, to: i64) {
+    db.execute(
+        "UPDATE t SET id = ? WHERE id = ?",
+        [Value::Int(to), Value::Int(from)],
+    )
+    .unwrap();
+}
+
+/// Re-key chains: 1 → 10 → 20 in one delta, and across deltas.
+#[test]
+fn delta_restore_follows_rekey_chains() {
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 10);
+            rekey(db, 10, 20);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[20, 2, 3, 4, 5]));
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| rekey(db, 1, 10), &|db| rekey(db, 10, 20), &|db| {
+            rekey(db, 20, 30);
+            rekey(db, 3, 1);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[30, 2, 1, 4, 5]));
+}
+
+/// A row re-keyed and then deleted is gone; its old key may come back as a new
+/// row (at the end).
+#[test]
+fn delta_restore_of_a_rekeyed_then_deleted_row() {
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 10);
+            assert!(db.table("t").unwrap().delete_key(&Value::Int(10)));
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[2, 3, 4, 5]));
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 2, 10);
+            assert!(db.table("t").unwrap().delete_key(&Value::Int(10)));
+            db.table("t")
+                .unwrap()
+                .insert(record! { "b" => 0, "id" => 2 })
+                .unwrap();
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[1, 3, 4, 5, 2]));
+}
+
+/// Rows trading keys, one step at a time (1 → 99, 2 → 1, 99 → 2) and in one
+/// statement.
+#[test]
+fn delta_restore_of_swapped_keys() {
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 99);
+            rekey(db, 2, 1);
+            rekey(db, 99, 2);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[2, 1, 3, 4, 5]));
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[
+            &|db| {
+                db.execute("UPDATE t SET id = 8 - id WHERE id IN (3, 5)", ())
+                    .unwrap();
+            },
+            &|db| rekey(db, 1, 99),
+            &|db| {
+                rekey(db, 2, 1);
+                rekey(db, 99, 2);
+            },
+        ],
+    );
+    assert_eq!(ids(&live), ints(&[2, 1, 5, 4, 3]));
+}
+
+/// A row re-keyed and back again (its fields changed meanwhile) stays in place;
+/// so does one whose key another row took for a while.
+#[test]
+fn delta_restore_of_a_rekey_and_back() {
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 10);
+            db.execute("UPDATE t SET c = 'x' WHERE id = 10", ())
+                .unwrap();
+            rekey(db, 10, 1);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[1, 2, 3, 4, 5]));
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 10);
+            rekey(db, 2, 1);
+            rekey(db, 1, 2);
+            rekey(db, 10, 1);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[1, 2, 3, 4, 5]));
+}
+
+/// A deleted key taken by a re-keyed row, by a new row, or both.
+#[test]
+fn delta_restore_of_deleted_keys_taken_again() {
+    // 1 deleted, 2 → 1: the row with key 2 keeps its place under key 1.
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            assert!(db.table("t").unwrap().delete_key(&Value::Int(1)));
+            rekey(db, 2, 1);
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[1, 3, 4, 5]));
+    // 1 → 10, then a new row with key 1 (at the end).
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[&|db| {
+            rekey(db, 1, 10);
+            db.table("t")
+                .unwrap()
+                .insert(record! { "id" => 1, "z" => true })
+                .unwrap();
+        }],
+    );
+    assert_eq!(ids(&live), ints(&[10, 2, 3, 4, 5, 1]));
+    // 3 deleted and inserted again, then that new row re-keyed to 7 and 4
+    // re-keyed to 3; then 3 deleted again and inserted again (upsert).
+    let live = deltas_restore_exactly(
+        five_rows,
+        &[
+            &|db| {
+                let t = db.table("t").unwrap();
+                assert!(t.delete_key(&Value::Int(3)));
+                t.insert(record! { "x" => 1, "id" => 3 }).unwrap();
+                rekey(db, 3, 7);
+                rekey(db, 4, 3);
+            },
+            &|db| {
+                let t = db.table("t").unwrap();
+                assert!(t.delete_key(&Value::Int(3)));
+                t.upsert(record! { "id" => 3, "y" => 2 }, dictdb::OnConflict::Update)
+                    .unwrap();
+            },
+        ],
+    );
+    assert_eq!(ids(&live), ints(&[1, 2, 5, 7, 3]));
+}
+
+/// Compaction between re-keys and deletes moves positions, not the order.
+#[test]
+fn delta_restore_with_compaction_in_between() {
+    let many = |db: &Database| {
+        let t = db.create_table("t", "id").unwrap();
+        t.insert_many((1..=300).map(|i| record! { "a" => i }).collect())
+            .unwrap();
+    };
+    let live = deltas_restore_exactly(
+        many,
+        &[&|db| {
+            rekey(db, 250, 1000);
+            rekey(db, 1, 250);
+            db.execute("DELETE FROM t WHERE id BETWEEN 2 AND 200", ())
+                .unwrap();
+            db.table("t").unwrap().compact();
+            db.table("t")
+                .unwrap()
+                .insert(record! { "id" => 2 })
+                .unwrap();
+            rekey(db, 1000, 1);
+        }],
+    );
+    let keys = ids(&live);
+    assert_eq!(keys[..2], ints(&[250, 201]));
+    assert_eq!(keys[keys.len() - 2..], ints(&[300, 2]));
+}
+
+/// A loaded or restored database (its rows built from files, some replayed from
+/// deltas) tracks its rows like any other: its own deltas keep them in place.
+#[test]
+fn a_restored_database_keeps_rows_in_place_in_its_deltas() {
+    let dir = scratch("goon");
+    let db = Database::new();
+    five_rows(&db);
+    db.backup_full(backup_name(&dir, true, 1)).unwrap();
+    db.table("t").unwrap().insert(record! { "a" => 6 }).unwrap();
+    rekey(&db, 2, 20);
+    assert!(db.save_delta(backup_name(&dir, false, 2)).unwrap());
+    let (again, _) = restore_clean(&dir);
+    for (seq, change) in [
+        &(|db: &Database| {
+            rekey(db, 1, 10);
+            rekey(db, 6, 60);
+        }) as &dyn Fn(&Database),
+        &|db| {
+            let t = db.table("t").unwrap();
+            assert!(t.delete_key(&Value::Int(3)));
+            t.insert(record! { "id" => 3, "b" => 1 }).unwrap();
+            rekey(db, 20, 2);
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        change(&again);
+        assert!(
+            again
+                .save_delta(backup_name(&dir, false, 3 + seq as u64))
+                .unwrap()
+        );
+        assert_same(
+            &canon(&again),
+            &restore_clean(&dir).1,
+            Compare::EXACT,
+            "restored, then changed",
+        );
+    }
+    assert_eq!(ids(&again), ints(&[10, 2, 4, 5, 60, 3]));
+    // Loaded from a plain save, the same.
+    let saved = dir.join("saved.json");
+    again.save(&saved).unwrap();
+    let loaded = Database::load(&saved).unwrap();
+    let dir2 = scratch("goon2");
+    rekey(&loaded, 10, 1);
+    assert!(loaded.save_delta(backup_name(&dir2, false, 1)).unwrap());
+    let onto = Database::load(&saved).unwrap();
+    onto.apply_delta(backup_name(&dir2, false, 1)).unwrap();
+    assert_same(
+        &canon(&loaded),
+        &canon(&onto),
+        Compare::EXACT,
+        "loaded, then changed",
+    );
+    assert_eq!(ids(&onto)[0], Value::Int(1));
+    fs::remove_dir_all(dir).unwrap();
+    fs::remove_dir_all(dir2).unwrap();
+}
+
+/// `apply_delta` counts a re-key as DictDB would count the upsert and the
+/// delete of the old key.
+#[test]
+fn apply_delta_counts_a_rekey_as_an_upsert_and_a_delete() {
+    let dir = scratch("rekeycount");
+    let db = Database::new();
+    five_rows(&db);
+    db.backup_full(backup_name(&dir, true, 1)).unwrap();
+    rekey(&db, 1, 10);
+    rekey(&db, 2, 20);
+    rekey(&db, 20, 1);
+    let path = backup_name(&dir, false, 2);
+    assert!(db.save_delta(&path).unwrap());
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"rekeys\""), "{text}");
+    let copy = Database::load(backup_name(&dir, true, 1)).unwrap();
+    // Upserts 10 and 1, delete 2.
+    assert_eq!(copy.apply_delta(&path).unwrap(), 3);
+    assert_same(&canon(&db), &canon(&copy), Compare::EXACT, "apply_delta");
+    let plain = Database::load(backup_name(&dir, true, 1)).unwrap();
+    assert_eq!(plain.apply_delta(as_dictdb_reads_it(&path)).unwrap(), 3);
+    fs::remove_dir_all(dir).unwrap();
+}
+
+/// A delta whose re-keys or reused keys do not fit fails with the file and the
+/// table named, and changes nothing.
+#[test]
+fn malformed_rekeys_fail_clearly() {
+    let dir = scratch("badrekeys");
+    let db = Database::new();
+    five_rows(&db);
+    let before = canon(&db);
+    for (i, (tables, message)) in [
+        (
+            r#"{"t": {"rekeys": [[1, 2, 3]]}}"#,
+            "'rekeys' item 0 is not a pair",
+        ),
+        (r#"{"t": {"rekeys": 5}}"#, "'rekeys' is not a list"),
+        (r#"{"t": {"reused": {"a": 1}}}"#, "'reused' is not a list"),
+        (r#"{"t": {"rekeys": [[1, 2]]}}"#, "duplicate key 2"),
+        (r#"{"t": {"rekeys": [[1, 7], [2, 7]]}}"#, "duplicate key 7"),
+        (r#"{"t": {"rekeys": [[1, [1]]]}}"#, "key"),
+        (r#"{"t": {"rekeys": [[1, null]]}}"#, "key"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("bad{i}.json"));
+        fs::write(&path, format!(r#"{{"type": "delta", "tables": {tables}}}"#)).unwrap();
+        let e = db.apply_delta(&path).unwrap_err();
+        error_names(&e, &path);
+        let text = e.to_string();
+        assert!(text.contains("'t'"), "{text}");
+        assert!(text.contains(message), "{text}");
+        assert_same(&before, &canon(&db), Compare::EXACT, &text);
+    }
+    // Keys the table lacks are skipped; rows may trade keys.
+    let path = dir.join("ok.json");
+    fs::write(
+        &path,
+        r#"{"type": "delta", "tables": {"t": {"rekeys": [[1, 2], [2, 1], [50, 60]], "reused": [77]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(db.apply_delta(&path).unwrap(), 0);
+    assert_eq!(ids(&db), ints(&[2, 1, 3, 4, 5]));
+    assert_eq!(
+        db.table("t").unwrap().get(&Value::Int(2)).unwrap().get("a"),
+        Some(&Value::Int(1))
+    );
+    // The sorted index on the key followed the rows.
+    let by_key = db
+        .table("t")
+        .unwrap()
+        .select(dictdb::Query::new().filter(col("id").eq(2)))
+        .unwrap();
+    assert_eq!(by_key, [record! { "id" => 2, "a" => 1 }]);
+    fs::remove_dir_all(dir).unwrap();
 }
 
 /// Index changes on a table that existed at the last backup are backed up by
@@ -1203,15 +1717,11 @@ fn backups_during_concurrent_writes_are_consistent() {
     assert_same(
         &canon(&db),
         &restore_clean(&dir).1,
-        DELTA_COMPARE_CONCURRENT,
+        DELTA_COMPARE,
         "final restore",
     );
     fs::remove_dir_all(dir).unwrap();
 }
-
-/// The writers re-key rows, so the final comparison needs what the re-key bug
-/// needs (see `bug_delta_restore_moves_a_rekeyed_row`).
-const DELTA_COMPARE_CONCURRENT: Compare = DELTA_COMPARE;
 
 /// A `BackupManager` in incremental mode on its periodic thread (plus
 /// `notify_change` calls) while three threads write.
@@ -1254,7 +1764,7 @@ fn incremental_manager_during_concurrent_writes() {
     assert_same(
         &canon(&db),
         &restore_clean(&dir).1,
-        DELTA_COMPARE_CONCURRENT,
+        DELTA_COMPARE,
         "final restore",
     );
     drop(mgr);

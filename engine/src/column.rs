@@ -24,7 +24,8 @@ const DICT_LIMIT: usize = 4096;
 #[derive(Clone, Debug, Default)]
 pub struct Column {
     data: ColumnData,
-    /// Bit set ⇔ the position is NULL. Same length as the data.
+    /// Bit set ⇔ the position is NULL. At most as long as the data: positions
+    /// past its end are not NULL (appending a value does not grow it).
     nulls: FixedBitSet,
     n_nulls: usize,
 }
@@ -421,15 +422,17 @@ impl Column {
         if let ColumnData::Any(v) = &mut self.data {
             v[pos] = Value::Null;
         }
+        if self.nulls.len() <= pos {
+            self.nulls.grow(len);
+        }
         if !self.nulls.put(pos) {
             self.n_nulls += 1;
         }
     }
 
+    #[inline]
     fn mark_not_null(&mut self, pos: usize) {
-        if self.nulls.len() <= pos {
-            self.nulls.grow(pos + 1);
-        } else if self.nulls.contains(pos) {
+        if pos < self.nulls.len() && self.nulls.contains(pos) {
             self.nulls.set(pos, false);
             self.n_nulls -= 1;
         }

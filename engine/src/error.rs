@@ -107,6 +107,19 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// A value whose lists and maps nest deeper than
+    /// [`MAX_NESTING`](crate::value::MAX_NESTING) levels.
+    #[error(
+        "field '{field}' of table '{table}' nests lists and dicts more than {limit} levels deep"
+    )]
+    NestedTooDeep {
+        /// The table.
+        table: String,
+        /// The field.
+        field: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A table holds at most `u32::MAX` row positions.
     #[error("table '{table}' is full ({limit} row positions)")]
     TableFull {

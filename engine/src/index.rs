@@ -15,6 +15,7 @@ use std::ops::Bound;
 
 use hashbrown::HashMap;
 
+use crate::column::{Column, ColumnView};
 use crate::value::{HashKey, HashKeyRef, SortKey, Value, ValueRef};
 
 /// Row positions in ascending order.
@@ -350,6 +351,86 @@ impl Index {
                 postings.insert(p);
             }
         }
+    }
+
+    /// An index over `column` for the rows given as `(position, has the field)`
+    /// in ascending position order: the same index as inserting them one by one.
+    /// Typed columns (ints, booleans, dictionary text) are grouped by their
+    /// stored representation first, so each distinct value costs one map
+    /// operation and each row a vector push.
+    pub fn build(
+        kind: IndexKind,
+        column: &Column,
+        rows: impl Iterator<Item = (u32, bool)>,
+    ) -> Index {
+        let mut ix = Index::new(kind);
+        // Groups of positions holding one stored value (`None`: NULL).
+        fn file<'a, K: Copy + Eq + std::hash::Hash>(
+            ix: &mut Index,
+            column: &'a Column,
+            rows: impl Iterator<Item = (u32, bool)>,
+            key: impl Fn(usize) -> K,
+            value: impl Fn(K) -> ValueRef<'a>,
+        ) {
+            let mut groups: HashMap<K, Vec<u32>> = HashMap::new();
+            let mut nulls: Vec<u32> = Vec::new();
+            for (p, has) in rows {
+                if !has {
+                    ix.absent.0.push(p);
+                } else if column.is_null(p as usize) {
+                    nulls.push(p);
+                } else {
+                    groups.entry(key(p as usize)).or_default().push(p);
+                }
+            }
+            if !nulls.is_empty() {
+                ix.put(ValueRef::Null, nulls);
+            }
+            for (k, ps) in groups {
+                ix.put(value(k), ps);
+            }
+        }
+        match column.view() {
+            ColumnView::Int(v) => file(&mut ix, column, rows, |p| v[p], ValueRef::Int),
+            ColumnView::Bool(v) => file(&mut ix, column, rows, |p| v[p], ValueRef::Bool),
+            ColumnView::StrDict(d) => {
+                let (codes, dict) = (d.codes(), d.dict());
+                file(
+                    &mut ix,
+                    column,
+                    rows,
+                    |p| codes[p],
+                    |c| ValueRef::Str(&dict[c as usize]),
+                )
+            }
+            _ => {
+                for (p, has) in rows {
+                    ix.insert(p, has.then(|| column.get(p as usize)));
+                }
+            }
+        }
+        ix
+    }
+
+    /// Files ascending positions that all hold `value` (a bucket built at once).
+    fn put(&mut self, value: ValueRef<'_>, positions: Vec<u32>) {
+        let bucket = match &mut self.map {
+            IndexMap::Hash(m) => match m.get_mut(&HashKeyRef(value)) {
+                Some(p) => p,
+                None => {
+                    m.insert(HashKey(value.to_owned()), Postings(positions));
+                    return;
+                }
+            },
+            IndexMap::Sorted(m) => match m.entry(SortKey(value.to_owned())) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(Postings(positions));
+                    return;
+                }
+            },
+        };
+        bucket.insert_sorted(&positions);
     }
 
     /// Removes a row that was added with `value`. An emptied bucket disappears.

@@ -29,5 +29,10 @@ pub use error::{Error, KeyProblem, Result, SchemaError};
 pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;
 pub use schema::{FieldType, Schema, SchemaField};
-pub use table::{Changes, OnConflict, RowRef, Table, TableData, TableSnapshot, UpsertAction};
-pub use value::{DateTime, Name, Value, ValueKind, ValueRef, py_cmp, py_eq, total_cmp};
+pub use table::{
+    Changes, FieldId, OnConflict, RowLoader, RowRef, Table, TableData, TableSnapshot, UpsertAction,
+};
+pub use value::{
+    DateTime, MAX_NESTING, Name, Value, ValueKind, ValueRef, nests_deeper_than, py_cmp, py_eq,
+    total_cmp,
+};

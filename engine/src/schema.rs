@@ -8,7 +8,7 @@
 
 use crate::error::SchemaError;
 use crate::record::Record;
-use crate::value::{Name, Value};
+use crate::value::{Name, Value, ValueRef};
 
 /// A declared field type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,18 +72,24 @@ impl FieldType {
 
     /// Python's `isinstance(value, type)` for a non-null value.
     pub fn accepts(self, value: &Value) -> bool {
+        self.accepts_ref(value.as_ref())
+    }
+
+    /// [`FieldType::accepts`] for a borrowed value.
+    #[inline]
+    pub fn accepts_ref(self, value: ValueRef<'_>) -> bool {
         matches!(
             (self, value),
             (FieldType::Any, _)
-                | (FieldType::Int, Value::Int(_) | Value::Bool(_))
-                | (FieldType::Float, Value::Float(_))
-                | (FieldType::Str, Value::Str(_))
-                | (FieldType::Bool, Value::Bool(_))
-                | (FieldType::Bytes, Value::Bytes(_))
-                | (FieldType::List, Value::List(_))
-                | (FieldType::Map, Value::Map(_))
-                | (FieldType::Date, Value::Date(_) | Value::DateTime(_))
-                | (FieldType::DateTime, Value::DateTime(_))
+                | (FieldType::Int, ValueRef::Int(_) | ValueRef::Bool(_))
+                | (FieldType::Float, ValueRef::Float(_))
+                | (FieldType::Str, ValueRef::Str(_))
+                | (FieldType::Bool, ValueRef::Bool(_))
+                | (FieldType::Bytes, ValueRef::Bytes(_))
+                | (FieldType::List, ValueRef::List(_))
+                | (FieldType::Map, ValueRef::Map(_))
+                | (FieldType::Date, ValueRef::Date(_) | ValueRef::DateTime(_))
+                | (FieldType::DateTime, ValueRef::DateTime(_))
         )
     }
 }

@@ -34,7 +34,12 @@ use crate::error::{Error, KeyProblem, Result};
 use crate::index::{self, Index, IndexKind, PkIndex};
 use crate::record::Record;
 use crate::schema::{FieldType, Schema};
-use crate::value::{HashKey, HashKeyRef, Name, Value, ValueRef, py_eq};
+use crate::value::{
+    HashKey, HashKeyRef, MAX_NESTING, Name, Value, ValueRef, nests_deeper_than, py_eq,
+};
+
+mod load;
+pub use load::{FieldId, RowLoader};
 
 /// A table: its definition and its data behind one reader-writer lock.
 #[derive(Debug)]
@@ -258,6 +263,17 @@ impl<'a> RowRef<'a> {
     pub fn to_record(&self) -> Record {
         self.data.record(self.pos)
     }
+
+    /// The column ids of the fields, in stored order (names by
+    /// [`TableData::column_name`], values by [`TableData::column`]).
+    pub fn column_ids(&self) -> &'a [u32] {
+        self.cols
+    }
+
+    /// The row's position.
+    pub fn pos(&self) -> u32 {
+        self.pos
+    }
 }
 
 /// The shape of each row position. While every row has the same shape (the usual
@@ -338,14 +354,32 @@ impl RowShapes {
 }
 
 /// Change tracking: a version that moves on every write, the rows written since the
-/// last reset (by position) and the keys deleted since then (in deletion order).
+/// last reset (by position) and the keys deleted since then (in deletion order),
+/// plus what a delta needs to put every row back in its place (python-api.md
+/// §13.3): which rows existed at the reset (`base`), the keys those rows had if
+/// they were re-keyed since, and the deleted keys that another row took since.
 #[derive(Clone, Debug, Default)]
 struct Tracking {
     version: u64,
     dirty: FixedBitSet,
     n_dirty: usize,
+    /// Keys left since the reset (by a delete or a re-key) that no row holds.
     deleted: HashMap<HashKey, u64>,
     seq: u64,
+    /// Positions below `base` hold the rows of the last reset; rows at or past it
+    /// were inserted since. Remapped by compaction. `None` until the first write
+    /// after a reset (or ever, for a new or freshly loaded table): every row
+    /// there is one of the reset; each write sets it first ([`TableData::track`]).
+    base: Option<usize>,
+    /// Live rows below `base` re-keyed since the reset: position → the key the row
+    /// had at the reset (kept when the row takes that key back).
+    rekeyed: HashMap<u32, Value>,
+    /// Keys that were in `deleted` and that a row (inserted or re-keyed) took since.
+    retaken: hashbrown::HashSet<HashKey>,
+    /// Number of [`TableData::take_changes`] calls, and `base` as it was before the
+    /// latest one (remapped by compaction), for [`TableData::restore_changes`].
+    takes: u64,
+    prev_base: Option<usize>,
 }
 
 impl Tracking {
@@ -369,8 +403,21 @@ impl Tracking {
 
     #[inline]
     fn undelete(&mut self, key: ValueRef<'_>) {
-        if !self.deleted.is_empty() {
-            self.deleted.remove(&HashKeyRef(key));
+        if !self.deleted.is_empty()
+            && let Some((k, _)) = self.deleted.remove_entry(&HashKeyRef(key))
+        {
+            self.retaken.insert(k);
+        }
+    }
+
+    /// A row leaves: it no longer counts as re-keyed, and the key it had at the
+    /// reset, if another row holds it now, is a key taken again.
+    #[inline]
+    fn forget_rekey(&mut self, pos: u32) {
+        if !self.rekeyed.is_empty()
+            && let Some(old) = self.rekeyed.remove(&pos)
+        {
+            self.retaken.insert(HashKey(old));
         }
     }
 
@@ -421,22 +468,46 @@ impl TableSnapshot {
     pub fn rows(&self) -> impl Iterator<Item = RowRef<'_>> + '_ {
         self.data.positions().map(|p| self.data.row(p))
     }
+
+    /// The captured data, read as the table's own (positions, rows, columns).
+    pub fn data(&self) -> &TableData {
+        &self.data
+    }
 }
 
 /// Rows written and keys deleted since tracking was last reset
 /// ([`TableData::take_changes`]).
+///
+/// Replayed onto the table as it was at the reset by [`TableData::apply_delta`]
+/// (`reused` rows deleted, `rekeys` moved, `upserts` written, `deletes`
+/// deleted), they give the table as it is now, row order and field order
+/// included. `upserts` and `deletes` alone (upserts, then deletes, as DictDB
+/// replays them) give the same rows, maybe in another order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Changes {
     /// Copies of the rows written (inserted or updated), in position order.
     pub upserts: Vec<Record>,
-    /// The keys deleted, in deletion order.
+    /// The keys deleted (left by a delete or a re-key, and not held by any row
+    /// now), in deletion order.
     pub deletes: Vec<Value>,
+    /// Rows that were in the table at the reset and whose key changed since:
+    /// (key at the reset, key now), in position order.
+    pub rekeys: Vec<(Value, Value)>,
+    /// Keys of rows that were in the table at the reset and were deleted since,
+    /// which another row holds now (a key deleted and inserted again), in the
+    /// position order of the rows holding them.
+    pub reused: Vec<Value>,
+    /// Which take these are (see [`TableData::restore_changes`]); 0 for none.
+    take: u64,
 }
 
 impl Changes {
     /// True when nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.deletes.is_empty()
+        self.upserts.is_empty()
+            && self.deletes.is_empty()
+            && self.rekeys.is_empty()
+            && self.reused.is_empty()
     }
 }
 
@@ -813,22 +884,74 @@ impl TableData {
         }
     }
 
-    /// The changes since tracking was last reset (copies of the rows written and
-    /// the keys deleted), and tracking reset, in one step: a write after this
-    /// lands in the next changes, none is lost between them.
+    /// The rows of the last reset that were re-keyed since: (position, key at the
+    /// reset), in position order.
+    fn rekeyed_rows(&self) -> Vec<(u32, &Value)> {
+        let base = self.base();
+        let mut rows: Vec<(u32, &Value)> = self
+            .tracking
+            .rekeyed
+            .iter()
+            .filter(|&(&p, _)| (p as usize) < base && self.live.contains(p as usize))
+            .map(|(&p, k)| (p, k))
+            .collect();
+        rows.sort_unstable_by_key(|&(p, _)| p);
+        rows
+    }
+
+    /// The changes since tracking was last reset (copies of the rows written,
+    /// the keys deleted, the re-keys and reused keys of [`Changes`]), and
+    /// tracking reset, in one step: a write after this lands in the next
+    /// changes, none is lost between them.
     pub fn take_changes(&mut self) -> Changes {
+        let rekeyed = self.rekeyed_rows();
+        let rekeys = rekeyed
+            .iter()
+            .filter(|&&(p, old)| !py_eq(old.as_ref(), self.key_at(p)))
+            .map(|&(p, old)| (old.clone(), self.key_at(p).to_owned()))
+            .collect();
+        // A key taken again whose old row survives (re-keyed away) is that row's
+        // business; otherwise the old row, if the reset had one, is gone.
+        let mut reused: Vec<(u32, Value)> = Vec::new();
+        if !self.tracking.retaken.is_empty() {
+            let mut survivors = PkIndex::default();
+            for &(p, old) in &rekeyed {
+                survivors.insert(old.as_ref(), p);
+            }
+            reused = self
+                .tracking
+                .retaken
+                .iter()
+                .filter(|k| !survivors.contains(k.0.as_ref()))
+                .filter_map(|k| Some((self.lookup_key(k.0.as_ref())?, k.0.clone())))
+                .collect();
+            reused.sort_unstable_by_key(|(p, _)| *p);
+        }
+        self.tracking.takes += 1;
         let changes = Changes {
             upserts: self.dirty_records(),
             deletes: self.deleted_keys(),
+            rekeys,
+            reused: reused.into_iter().map(|(_, k)| k).collect(),
+            take: self.tracking.takes,
         };
+        let base = self.tracking.base;
         self.clear_tracking();
+        self.tracking.prev_base = base;
         changes
     }
 
     /// Puts changes taken by [`TableData::take_changes`] back (their write
-    /// failed): a row written then counts as written again unless its key is now
-    /// deleted; a deleted key counts as deleted again unless the key is now in
-    /// the table.
+    /// failed), merged with the changes made since, so that the next changes
+    /// lead from the earlier reset to the table as it is then: a row written
+    /// then counts as written again unless its key is now deleted; a deleted key
+    /// counts as deleted again unless the key is now in the table; a re-keyed
+    /// row that is still there keeps its key of the earlier reset, and the key
+    /// of one that is gone counts as deleted, or as reused if a row holds it.
+    ///
+    /// Exact when no other take came between (backups are serialised); otherwise
+    /// every row counts as inserted since (rows may then move to the end on a
+    /// replay, but no change is lost).
     pub fn restore_changes(&mut self, changes: &Changes) {
         let pk = self.primary_key.clone();
         for r in &changes.upserts {
@@ -839,6 +962,65 @@ impl TableData {
         for k in &changes.deletes {
             if self.lookup_key(k.as_ref()).is_none() {
                 self.tracking.mark_deleted(k.clone());
+            } else {
+                // Taken again since.
+                self.tracking.retaken.insert(HashKey(k.clone()));
+            }
+        }
+        let t = &mut self.tracking;
+        // The earlier reset's rows: those of `prev_base`, or when no write came
+        // between that reset and the take, those of the take.
+        t.base = if changes.take != 0 && changes.take == t.takes {
+            match (t.prev_base, t.base) {
+                (Some(b), now) => Some(now.map_or(b, |now| now.min(b))),
+                (None, now) => now,
+            }
+        } else {
+            Some(0)
+        };
+        let base = self.base();
+        let t = &mut self.tracking;
+        // Rows inserted since the earlier reset are new rows, whatever their keys.
+        let retaken = &mut t.retaken;
+        t.rekeyed.retain(|&p, old| {
+            let keep = (p as usize) < base;
+            if !keep {
+                retaken.insert(HashKey(old.clone()));
+            }
+            keep
+        });
+        // The rows re-keyed since the take, by their key at the take.
+        let mut by_key = PkIndex::default();
+        for (&p, k) in &t.rekeyed {
+            by_key.insert(k.as_ref(), p);
+        }
+        for (old, then) in &changes.rekeys {
+            let row = by_key.get(then.as_ref()).or_else(|| {
+                self.lookup_key(then.as_ref())
+                    .filter(|&p| (p as usize) < base)
+                    .filter(|p| !self.tracking.rekeyed.contains_key(p))
+            });
+            match row {
+                Some(p) => {
+                    self.tracking.rekeyed.insert(p, old.clone());
+                }
+                None if self.lookup_key(old.as_ref()).is_some() => {
+                    self.tracking.retaken.insert(HashKey(old.clone()));
+                }
+                None => {
+                    if !self
+                        .tracking
+                        .deleted
+                        .contains_key(&HashKeyRef(old.as_ref()))
+                    {
+                        self.tracking.mark_deleted(old.clone());
+                    }
+                }
+            }
+        }
+        for k in &changes.reused {
+            if self.lookup_key(k.as_ref()).is_some() {
+                self.tracking.retaken.insert(HashKey(k.clone()));
             }
         }
     }
@@ -860,12 +1042,30 @@ impl TableData {
 
     // ----- writing -------------------------------------------------------------
 
-    /// Resets change tracking (dirty rows and deleted keys).
+    /// Resets change tracking (dirty rows and deleted keys): every row now counts
+    /// as one of the reset.
     pub fn clear_tracking(&mut self) {
         let t = &mut self.tracking;
         t.dirty.clear();
         t.n_dirty = 0;
         t.deleted.clear();
+        t.rekeyed.clear();
+        t.retaken.clear();
+        t.base = None;
+    }
+
+    /// Where the rows inserted since the last reset start.
+    fn base(&self) -> usize {
+        self.tracking.base.unwrap_or(self.n_positions())
+    }
+
+    /// Called first by every write: fixes where the rows inserted since the
+    /// last reset start (see `Tracking::base`).
+    #[inline]
+    fn track(&mut self) {
+        if self.tracking.base.is_none() {
+            self.tracking.base = Some(self.n_positions());
+        }
     }
 
     fn col_id_or_create(&mut self, name: &str) -> u32 {
@@ -902,6 +1102,32 @@ impl TableData {
         }
     }
 
+    /// The nesting rule of every write: no value nests lists and maps deeper
+    /// than [`MAX_NESTING`].
+    fn check_nesting<'v>(
+        &self,
+        fields: impl IntoIterator<Item = (&'v Name, &'v Value)>,
+    ) -> Result<()> {
+        for (name, v) in fields {
+            if let Value::List(_) | Value::Map(_) = v {
+                self.check_nesting_of(name, v.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`TableData::check_nesting`] of one field's value.
+    fn check_nesting_of(&self, field: &str, v: ValueRef<'_>) -> Result<()> {
+        if nests_deeper_than(v, MAX_NESTING) {
+            return Err(Error::NestedTooDeep {
+                table: self.name.to_string(),
+                field: field.to_owned(),
+                limit: MAX_NESTING,
+            });
+        }
+        Ok(())
+    }
+
     fn validate(&self, record: &Record, key: Option<&Value>) -> Result<()> {
         let Some(schema) = &self.schema else {
             return Ok(());
@@ -931,6 +1157,7 @@ impl TableData {
     /// value, skipping keys in use; an explicit integer key at or past the counter
     /// moves it past that key.
     pub fn insert_many(&mut self, records: Vec<Record>, validate: bool) -> Result<Vec<Value>> {
+        self.track();
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -945,6 +1172,7 @@ impl TableData {
         let mut assigner = KeyAssigner::new(self);
         let mut keys: Vec<(Value, bool)> = Vec::with_capacity(records.len());
         for rec in &records {
+            self.check_nesting(rec.iter())?;
             let (key, auto) = assigner.next(rec.get(&self.primary_key))?;
             if validate {
                 self.validate(rec, auto.then_some(&key))?;
@@ -985,6 +1213,7 @@ impl TableData {
         columns: Vec<Vec<Value>>,
         validate: bool,
     ) -> Result<Vec<Value>> {
+        self.track();
         let mismatch = |detail: String| Error::ColumnMismatch {
             table: self.name.to_string(),
             detail,
@@ -1036,6 +1265,13 @@ impl TableData {
             });
         }
         // Check.
+        for (name, column) in names.iter().zip(&columns) {
+            for v in column {
+                if let Value::List(_) | Value::Map(_) = v {
+                    self.check_nesting_of(name, v.as_ref())?;
+                }
+            }
+        }
         let pk_i = names.iter().position(|nm| *nm == &*self.primary_key);
         let mut assigner = KeyAssigner::new(self);
         let keys: Vec<(Value, bool)> = (0..n)
@@ -1145,6 +1381,7 @@ impl TableData {
         record: Record,
         on_conflict: OnConflict,
     ) -> Result<(Value, UpsertAction)> {
+        self.track();
         let key = match record.get(&self.primary_key) {
             None | Some(Value::Null) => None,
             Some(k) => Some(k.clone()),
@@ -1161,6 +1398,7 @@ impl TableData {
             OnConflict::Error => Err(self.duplicate(&key)),
             OnConflict::Ignore => Ok((key, UpsertAction::Ignored)),
             OnConflict::Update => {
+                self.check_nesting(record.iter())?;
                 if self.schema.is_some() {
                     self.validate(&self.record(pos).merged(&record), None)?;
                 }
@@ -1182,10 +1420,12 @@ impl TableData {
         changes: &Record,
         validate: bool,
     ) -> Result<usize> {
+        self.track();
         debug_assert!(positions.iter().all(|&p| self.is_live(p)));
         if positions.is_empty() {
             return Ok(0);
         }
+        self.check_nesting(changes.iter())?;
         let mut rekeyed = 0;
         if let Some(new_key) = changes.get(&self.primary_key) {
             self.check_key(new_key)?;
@@ -1250,6 +1490,7 @@ impl TableData {
     /// rows may trade keys (`id = id + 1` over consecutive keys is fine). Re-keying
     /// to an int at or past the counter moves it. Returns the number of rows.
     pub fn update_rows(&mut self, rows: &[(u32, Record)], validate: bool) -> Result<usize> {
+        self.track();
         debug_assert!(rows.iter().all(|(p, _)| self.is_live(*p)));
         if rows.is_empty() {
             return Ok(0);
@@ -1259,6 +1500,7 @@ impl TableData {
         let mut leaving = PkIndex::default();
         let mut moving: Vec<&Value> = Vec::new();
         for (pos, changes) in rows {
+            self.check_nesting(changes.iter())?;
             if let Some(k) = changes.get(&self.primary_key) {
                 self.check_key(k)?;
                 let old = self.key_at(*pos);
@@ -1304,22 +1546,85 @@ impl TableData {
         Ok(rows.len())
     }
 
-    /// Replays a delta's changes (python-api.md §13.4): each upsert whose key is
-    /// in the table replaces that row as stated (fields it lacks are removed; the
-    /// row keeps its place), any other is inserted (an automatic key when its key
-    /// is absent or NULL; an int key at or past the counter moves it); then each
-    /// listed key in the table is deleted. Indexes are maintained; the schema is
-    /// not applied; nothing is marked as changed (tracking is as before, only the
-    /// version moves). Keys are checked first: an invalid one changes nothing.
-    /// Returns the upserts processed plus the deletes that removed a row.
-    pub fn apply_delta(&mut self, upserts: Vec<Record>, deletes: &[Value]) -> Result<usize> {
+    /// Replays a delta's changes (python-api.md §13.4), in this order: the rows
+    /// holding a `reused` key are deleted; each `rekeys` pair (old key, new key)
+    /// re-keys the row with the old key in place (all at once, so rows may trade
+    /// keys; a pair whose old key is not in the table is skipped); each upsert
+    /// whose key is in the table replaces that row as stated (fields it lacks are
+    /// removed; the row keeps its place), any other is inserted (an automatic key
+    /// when its key is absent or NULL; an int key at or past the counter moves
+    /// it); then each listed key in the table is deleted. `rekeys` and `reused`
+    /// are what [`TableData::take_changes`] adds to DictDB's upserts and deletes
+    /// so that rows keep their order ([`Changes`]).
+    ///
+    /// Indexes are maintained; the schema is not applied; nothing is marked as
+    /// changed (tracking is as before, only the version moves; rows it inserts
+    /// count as rows of the last reset when nothing was written since it).
+    /// Keys are checked first: an invalid one, or a re-key onto a key that
+    /// stays in use, changes nothing (an automatic key past `i64::MAX` fails
+    /// half-way).
+    ///
+    /// Returns the upserts processed plus the deletes that removed a row, a
+    /// re-key counting as the removal of its old key when that key is listed
+    /// in `deletes` (the count DictDB's upserts-then-deletes would give).
+    pub fn apply_delta(
+        &mut self,
+        upserts: Vec<Record>,
+        deletes: &[Value],
+        rekeys: &[(Value, Value)],
+        reused: &[Value],
+    ) -> Result<usize> {
         for r in &upserts {
+            self.check_nesting(r.iter())?;
             if let Some(k) = r.get(&self.primary_key).filter(|k| !k.is_null()) {
                 self.check_key(k)?;
             }
         }
-        let tracking = self.tracking.clone();
+        let mut first: Vec<u32> = reused
+            .iter()
+            .filter_map(|k| self.lookup_key(k.as_ref()))
+            .collect();
+        first.sort_unstable();
+        first.dedup();
+        let moves = self.plan_rekeys(rekeys, &first)?;
+        if (self.n_positions() + upserts.len()) as u64 >= u32::MAX as u64 {
+            return Err(Error::TableFull {
+                table: self.name.to_string(),
+                limit: u32::MAX as u64,
+            });
+        }
+        // Apply, untracked: tracking is put back afterwards.
+        let saved = std::mem::take(&mut self.tracking);
+        self.tracking.base = Some(0);
+        let mut gone = first.clone();
+        self.remove_rows(&first);
         let mut count = 0;
+        if !moves.is_empty() {
+            let mut listed = PkIndex::default();
+            for k in deletes {
+                listed.insert(k.as_ref(), 0);
+            }
+            count += moves
+                .iter()
+                .filter(|(p, _)| listed.contains(self.key_at(*p)))
+                .count();
+            let mut moved = Vec::with_capacity(moves.len());
+            for &(pos, new) in &moves {
+                let change = Record::new().with(self.primary_key.clone(), new.clone());
+                if let Some(old) = self.apply_changes(pos, &change, true) {
+                    moved.push((pos, old));
+                }
+                // Re-keying to an int (or bool) at or past the counter moves it.
+                if matches!(new, Value::Int(_) | Value::Bool(_))
+                    && let Some(i) = new.as_ref().as_int_key()
+                    && i >= self.next_pk
+                {
+                    self.next_pk = i.saturating_add(1);
+                }
+            }
+            self.rekey(moved);
+        }
+        let mut failed = None;
         for r in upserts {
             let pos = r
                 .get(&self.primary_key)
@@ -1327,21 +1632,79 @@ impl TableData {
                 .and_then(|k| self.lookup_key(k.as_ref()));
             match pos {
                 Some(pos) => self.replace_row(pos, &r),
+                // Only the automatic-key counter can fail here (at i64::MAX).
                 None => {
-                    self.insert(r, false)?;
+                    if let Err(e) = self.insert(r, false) {
+                        failed = Some(e);
+                        break;
+                    }
                 }
             }
             count += 1;
         }
-        let positions: Vec<u32> = deletes
-            .iter()
-            .filter_map(|k| self.lookup_key(k.as_ref()))
-            .collect();
-        count += self.delete_positions(&positions);
+        if failed.is_none() {
+            let positions: Vec<u32> = deletes
+                .iter()
+                .filter_map(|k| self.lookup_key(k.as_ref()))
+                .collect();
+            count += self.remove_rows(&positions);
+            gone.extend(positions);
+        }
+        // Tracking as before, but for the rows that are gone.
         let version = self.tracking.version;
-        self.tracking = tracking;
-        self.tracking.version = version + 1;
-        Ok(count)
+        self.tracking = saved;
+        self.tracking.version = self.tracking.version.max(version) + 1;
+        for p in gone {
+            self.tracking.unmark_dirty(p as usize);
+            self.tracking.forget_rekey(p);
+        }
+        self.maybe_compact();
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(count),
+        }
+    }
+
+    /// The re-keys of a delta that apply: (position, new key) for each pair whose
+    /// old key is in the table and not in `gone` (sorted positions), and differs
+    /// from the new one. Fails when a new key is invalid, when two pairs move the
+    /// same row or to the same key, or when a new key stays in use by a row that
+    /// neither moves nor goes.
+    fn plan_rekeys<'v>(
+        &self,
+        rekeys: &'v [(Value, Value)],
+        gone: &[u32],
+    ) -> Result<Vec<(u32, &'v Value)>> {
+        let mut moves = Vec::new();
+        let mut targets = PkIndex::default();
+        for (old, new) in rekeys {
+            self.check_key(new)?;
+            let Some(pos) = self.lookup_key(old.as_ref()) else {
+                continue;
+            };
+            if gone.binary_search(&pos).is_ok() || py_eq(old.as_ref(), new.as_ref()) {
+                continue;
+            }
+            if targets.contains(new.as_ref()) {
+                return Err(self.duplicate(new));
+            }
+            targets.insert(new.as_ref(), pos);
+            moves.push((pos, new));
+        }
+        let mut sources: Vec<u32> = moves.iter().map(|&(p, _)| p).collect();
+        sources.sort_unstable();
+        if let Some(w) = sources.windows(2).find(|w| w[0] == w[1]) {
+            return Err(self.duplicate(&self.key_at(w[0]).to_owned()));
+        }
+        for &(_, new) in &moves {
+            if let Some(q) = self.lookup_key(new.as_ref())
+                && gone.binary_search(&q).is_err()
+                && sources.binary_search(&q).is_err()
+            {
+                return Err(self.duplicate(new));
+            }
+        }
+        Ok(moves)
     }
 
     /// Replaces the row at `pos` with `record` (same key by index equality):
@@ -1432,12 +1795,20 @@ impl TableData {
 
     /// Moves re-keyed rows in the primary-key index: every old key out first, then
     /// every new key in (a key one row leaves may be the key another row takes).
-    /// Old keys are tracked as deleted, new keys as no longer deleted.
+    /// Old keys are tracked as deleted, new keys as no longer deleted; a row of
+    /// the last reset keeps the key it had then.
     fn rekey(&mut self, rekeyed: Vec<(u32, Value)>) {
         for (_, old) in &rekeyed {
             self.pk_index.remove(old.as_ref());
         }
-        for (_, old) in &rekeyed {
+        for (pos, old) in &rekeyed {
+            debug_assert!(self.tracking.base.is_some(), "a write without `track`");
+            if (*pos as usize) < self.base() {
+                self.tracking
+                    .rekeyed
+                    .entry(*pos)
+                    .or_insert_with(|| old.clone());
+            }
             self.tracking.mark_deleted(old.clone());
         }
         for (pos, _) in &rekeyed {
@@ -1450,6 +1821,16 @@ impl TableData {
     /// Deletes the rows at `positions` (live ones; others are skipped). Returns the
     /// number of rows deleted.
     pub fn delete_positions(&mut self, positions: &[u32]) -> usize {
+        self.track();
+        let n = self.remove_rows(positions);
+        if n > 0 {
+            self.maybe_compact();
+        }
+        n
+    }
+
+    /// [`TableData::delete_positions`] without the compaction.
+    fn remove_rows(&mut self, positions: &[u32]) -> usize {
         // The live rows among `positions`, each once, ascending.
         let mut gone: Vec<u32> = positions
             .iter()
@@ -1480,10 +1861,10 @@ impl TableData {
             self.live.set(p, false);
             self.n_live -= 1;
             self.tracking.unmark_dirty(p);
+            self.tracking.forget_rekey(pos);
             self.tracking.mark_deleted(key);
         }
         self.tracking.version += 1;
-        self.maybe_compact();
         gone.len()
     }
 
@@ -1519,6 +1900,18 @@ impl TableData {
         }
         self.tracking.n_dirty = dirty.count_ones(..);
         self.tracking.dirty = dirty;
+        let t = &mut self.tracking;
+        t.base = t.base.map(|b| keep.partition_point(|&p| p < b));
+        t.prev_base = t.prev_base.map(|b| keep.partition_point(|&p| p < b));
+        if !t.rekeyed.is_empty() {
+            t.rekeyed = std::mem::take(&mut t.rekeyed)
+                .into_iter()
+                .filter_map(|(p, k)| {
+                    let new = *map.get(p as usize)?;
+                    (new != u32::MAX).then_some((new, k))
+                })
+                .collect();
+        }
         index::remap_all(
             &mut self.pk_index,
             self.indexes.iter_mut().map(|(_, i)| i),
@@ -1534,14 +1927,14 @@ impl TableData {
         if self.index_on(c).is_some() {
             return false;
         }
-        let mut ix = Index::new(kind);
-        for p in self.live.ones() {
-            let v = self
-                .shapes
-                .has(self.row_shape.get(p), c)
-                .then(|| self.columns[c as usize].get(p));
-            ix.insert(p as u32, v);
-        }
+        let (shapes, row_shape) = (&self.shapes, &self.row_shape);
+        let ix = Index::build(
+            kind,
+            &self.columns[c as usize],
+            self.live
+                .ones()
+                .map(|p| (p as u32, shapes.has(row_shape.get(p), c))),
+        );
         self.indexes.push((c, ix));
         true
     }

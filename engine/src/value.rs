@@ -554,6 +554,33 @@ pub fn py_cmp(a: ValueRef<'_>, b: ValueRef<'_>) -> Option<Ordering> {
     }
 }
 
+/// The deepest nesting of lists and maps a stored value may have (`[1]` nests
+/// one level, `[[1]]` two). Every write checks it ([`Error::NestedTooDeep`](crate::Error::NestedTooDeep)), so
+/// everything that walks a value recursively (comparison, hashing, copies,
+/// the JSON writer) stays within a bounded stack, and every value a database
+/// holds can be saved and loaded again. Python's `json` stops at about the
+/// same depth (its recursion limit), so DictDB's files never go deeper.
+pub const MAX_NESTING: usize = 1000;
+
+/// True if lists and maps nest more than `limit` levels deep in the value.
+/// Looks no deeper than `limit + 1` levels, so it is safe on any value.
+pub fn nests_deeper_than(v: ValueRef<'_>, limit: usize) -> bool {
+    match v {
+        ValueRef::List(items) => {
+            limit == 0
+                || items
+                    .iter()
+                    .any(|x| nests_deeper_than(x.as_ref(), limit - 1))
+        }
+        ValueRef::Map(m) => {
+            limit == 0
+                || m.iter()
+                    .any(|(_, x)| nests_deeper_than(x.as_ref(), limit - 1))
+        }
+        _ => false,
+    }
+}
+
 /// True if the value is a map or holds one at any depth. Such values are where the
 /// total order (maps by stored key order) is finer than Python equality (maps
 /// regardless of key order), so a sorted index cannot answer equality or ranges

@@ -2900,6 +2900,8 @@ fn apply_delta_replaces_rows_in_place_and_marks_nothing() {
                 record! { "b" => "w" },
             ],
             &[int(2), int(99)],
+            &[],
+            &[],
         )
         .unwrap();
     assert_eq!(n, 4, "three upserts and one effective delete");
@@ -2928,6 +2930,8 @@ fn apply_delta_replaces_rows_in_place_and_marks_nothing() {
                     record! { "id" => 20 },
                     record! { "id" => Value::list([int(1)]) }
                 ],
+                &[],
+                &[],
                 &[]
             )
             .is_err()

@@ -183,6 +183,24 @@ impl<W: Write> DatabaseWriter<W> {
         self.sink.maybe_flush()
     }
 
+    /// Writes `rows` rows of the open table already encoded as
+    /// [`DatabaseWriter::write_row`] encodes them (the first row of a table
+    /// without the leading comma), straight to the stream.
+    pub(crate) fn write_encoded_rows(
+        &mut self,
+        bytes: &[u8],
+        rows: usize,
+    ) -> Result<(), JsonError> {
+        debug_assert!(self.n_rows.is_some(), "rows outside a table");
+        *self.n_rows.get_or_insert(0) += rows;
+        if !self.sink.buf.is_empty() {
+            self.sink.w.write_all(&self.sink.buf)?;
+            self.sink.buf.clear();
+        }
+        self.sink.w.write_all(bytes)?;
+        Ok(())
+    }
+
     /// Closes the open table.
     pub fn end_table(&mut self) -> Result<(), JsonError> {
         debug_assert!(self.n_rows.is_some(), "end_table outside a table");

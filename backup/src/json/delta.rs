@@ -1,5 +1,13 @@
 //! Delta files (python-api.md §13.3): `json.dump(…, indent=2)` of the changes
 //! since the last backup.
+//!
+//! Besides DictDB's keys, a changed table may carry `next_pk` (the counter) and,
+//! so that a replay puts every row back in its place, `rekeys` (`[old key, new
+//! key]` pairs: rows re-keyed in place, applied before the upserts) and `reused`
+//! (keys whose old row was deleted and which a new row holds: the old row is
+//! deleted before the upserts, so the new one is appended); the file also has a
+//! top-level `order` (every table's name in registration order). DictDB ignores
+//! them and replays the upserts and deletes, which give the same rows.
 
 use std::io::Write;
 
@@ -47,6 +55,12 @@ pub struct DeltaTableOut<'a> {
     /// The table's automatic-key counter (an extra key, like a created table's
     /// `next_pk`; DictDB ignores it).
     pub next_pk: Option<i64>,
+    /// Rows re-keyed since the last backup, `(old key, new key)` (an extra key,
+    /// `rekeys`, written when not empty; DictDB ignores it).
+    pub rekeys: &'a [(Value, Value)],
+    /// Keys of rows deleted since the last backup that another row holds now (an
+    /// extra key, `reused`, written when not empty; DictDB ignores it).
+    pub reused: &'a [Value],
 }
 
 /// A table definition read from a delta's `created` section.
@@ -75,6 +89,10 @@ pub struct DeltaTableIn {
     pub deletes: Vec<Value>,
     /// The automatic-key counter, if written.
     pub next_pk: Option<i64>,
+    /// `rekeys`: `(old key, new key)` pairs (empty when absent).
+    pub rekeys: Vec<(Value, Value)>,
+    /// `reused`: keys whose old row goes before the upserts (empty when absent).
+    pub reused: Vec<Value>,
 }
 
 /// A delta read from a file.
@@ -175,6 +193,29 @@ pub fn write_delta<W: Write + ?Sized>(w: &mut W, delta: &DeltaOut<'_>) -> Result
         if let Some(next) = table.next_pk {
             t.key(out, "next_pk");
             out.extend_from_slice(itoa::Buffer::new().format(next).as_bytes());
+        }
+        if !table.rekeys.is_empty() {
+            t.key(out, "rekeys");
+            let mut list = Indented::list(out, INDENT, t.inner());
+            for (old, new) in table.rekeys {
+                list.item(out);
+                let mut pair = Indented::list(out, INDENT, list.inner());
+                for key in [old, new] {
+                    pair.item(out);
+                    write_value_indented(out, key.as_ref(), INDENT, pair.inner());
+                }
+                pair.close(out);
+            }
+            list.close(out);
+        }
+        if !table.reused.is_empty() {
+            t.key(out, "reused");
+            let mut list = Indented::list(out, INDENT, t.inner());
+            for key in table.reused {
+                list.item(out);
+                write_value_indented(out, key.as_ref(), INDENT, list.inner());
+            }
+            list.close(out);
         }
         t.close(out);
         sink.maybe_flush()?;
@@ -342,6 +383,8 @@ fn read_changes(p: &mut Parser<'_>, name: &str) -> Result<DeltaTableIn, JsonErro
         upserts: Vec::new(),
         deletes: Vec::new(),
         next_pk: None,
+        rekeys: Vec::new(),
+        reused: Vec::new(),
     };
     p.each_member(|p, key| {
         match &*key {
@@ -364,9 +407,50 @@ fn read_changes(p: &mut Parser<'_>, name: &str) -> Result<DeltaTableIn, JsonErro
                 })?;
             }
             "next_pk" => table.next_pk = read_next_pk(p, name)?,
+            "rekeys" => {
+                expect_list(p, Some(name), "'rekeys'")?;
+                table.rekeys.clear();
+                p.each_item(|p, index| {
+                    table.rekeys.push(read_pair(p, name, index)?);
+                    Ok(())
+                })?;
+            }
+            "reused" => {
+                expect_list(p, Some(name), "'reused'")?;
+                table.reused.clear();
+                p.each_item(|p, _| {
+                    let key = p.value(4).map_err(|e| in_context(e, name, None))?;
+                    table.reused.push(key);
+                    Ok(())
+                })?;
+            }
             _ => p.skip_value(3)?,
         }
         Ok(())
     })?;
     Ok(table)
+}
+
+/// One item of a table's `rekeys`: a list of two keys.
+fn read_pair(p: &mut Parser<'_>, name: &str, index: usize) -> Result<(Value, Value), JsonError> {
+    let message = |found: &str| {
+        format!("'rekeys' item {index} is not a pair [old key, new key] (found {found})")
+    };
+    if p.peek() != Some(b'[') {
+        let found = p.describe_next();
+        return Err(wrong_type(p, Some(name), None, message(found)));
+    }
+    let mut keys = Vec::with_capacity(2);
+    p.each_item(|p, _| {
+        keys.push(p.value(5).map_err(|e| in_context(e, name, None))?);
+        Ok(())
+    })?;
+    let n = keys.len();
+    match <[Value; 2]>::try_from(keys) {
+        Ok([old, new]) => Ok((old, new)),
+        Err(_) => {
+            let found = format!("a list of {n} item{}", if n == 1 { "" } else { "s" });
+            Err(shape(Some(name), None, message(&found)))
+        }
+    }
 }

@@ -50,12 +50,20 @@
 //! # Deltas
 //!
 //! [`write_delta`] / [`read_delta`]: the `json.dump(…, indent=2)` layout of
-//! §13.3, values encoded as above.
+//! §13.3, values encoded as above, plus extra keys DictDB ignores: a changed
+//! table's `next_pk`, `rekeys` (`[old key, new key]` pairs) and `reused` (keys
+//! whose old row was deleted and which a new row holds), and the top-level
+//! `order` of the tables. Replayed by dictdb-rs (reused rows deleted, re-keys
+//! applied in place, then upserts and deletes), they put every row back in its
+//! place; DictDB's upserts-then-deletes give the same rows. Malformed extras are
+//! errors naming the table, like any other field.
 
 mod database;
 mod delta;
 mod error;
+mod load;
 mod parse;
+mod save;
 mod temporal;
 mod write;
 
@@ -66,3 +74,5 @@ pub use delta::{
     DeltaIn, DeltaOut, DeltaTableIn, DeltaTableOut, TableDefIn, read_delta, write_delta,
 };
 pub use error::JsonError;
+pub(crate) use load::{LoadedTable, load_database};
+pub(crate) use save::write_snapshots;

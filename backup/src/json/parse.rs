@@ -21,12 +21,23 @@ use dictdb_engine::Value;
 use super::error::JsonError;
 use super::temporal::{parse_date, parse_datetime};
 
-/// Deepest nesting of arrays and objects read (Python's json stops near its
-/// recursion limit of 1000 as well); deeper input is an error, not a stack overflow.
-pub(crate) const MAX_DEPTH: u32 = 1000;
+/// Deepest nesting of arrays and objects read; deeper input is an error, not a
+/// stack overflow. Room for any value a table may hold
+/// ([`MAX_NESTING`](dictdb_engine::MAX_NESTING) levels, each map possibly
+/// written as two, `{"$dict": {…}}`) inside a file's own levels, so whatever
+/// saves loads back; the insert rules then hold values to `MAX_NESTING`.
+pub(crate) const MAX_DEPTH: u32 = 2 * dictdb_engine::MAX_NESTING as u32 + 16;
 
 /// The entries of a JSON object being read.
 type Entries = Vec<(Box<str>, Value)>;
+
+/// A field value read by [`Parser::field_value`].
+pub(crate) enum FieldValue<'b> {
+    /// Text.
+    Str(Cow<'b, str>),
+    /// Any other value.
+    Value(Value),
+}
 
 /// A cursor over the bytes of one JSON document.
 pub(crate) struct Parser<'b> {
@@ -161,6 +172,67 @@ impl<'b> Parser<'b> {
                 }
                 _ => return Err(self.syntax("expecting ',' delimiter")),
             }
+        }
+    }
+
+    /// [`Parser::each_member`] with a fast path for keys known in advance:
+    /// `hints[k]` is the text the `k`-th key is expected to have (text that
+    /// needs no escape). A key written exactly so is not decoded: `f` gets
+    /// `None` for it, else the key.
+    pub(crate) fn each_member_hinted(
+        &mut self,
+        hints: &[Option<Box<str>>],
+        mut f: impl FnMut(&mut Self, usize, Option<Cow<'b, str>>) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.ws();
+        debug_assert_eq!(self.b.get(self.i), Some(&b'{'));
+        self.i += 1;
+        self.ws();
+        if self.eat(b'}') {
+            return Ok(());
+        }
+        let mut k = 0;
+        loop {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return Err(self.syntax("expecting property name enclosed in double quotes"));
+            }
+            let key = match hints.get(k) {
+                Some(Some(hint)) if self.raw_string_is(hint) => None,
+                _ => Some(self.string()?),
+            };
+            self.ws();
+            if !self.eat(b':') {
+                return Err(self.syntax("expecting ':' delimiter"));
+            }
+            self.ws();
+            f(self, k, key)?;
+            k += 1;
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.syntax("expecting ',' delimiter")),
+            }
+        }
+    }
+
+    /// Consumes the string at the next byte (a `"`) if its text is exactly `text`
+    /// as written, with no escape. `text` must need no escape itself (no `"`,
+    /// `\` or control character), so the bytes matching means the string is
+    /// that text.
+    #[inline]
+    fn raw_string_is(&mut self, text: &str) -> bool {
+        let start = self.i + 1;
+        let end = start + text.len();
+        if self.b.get(start..end) == Some(text.as_bytes()) && self.b.get(end) == Some(&b'"') {
+            self.i = end + 1;
+            true
+        } else {
+            false
         }
     }
 
@@ -309,6 +381,19 @@ impl<'b> Parser<'b> {
             true
         } else {
             false
+        }
+    }
+
+    /// Reads a record's field value at the next byte: text borrowed from the
+    /// input when it holds no escape (no allocation), anything else as
+    /// [`Parser::value`] reads it.
+    #[inline]
+    pub(crate) fn field_value(&mut self, depth: u32) -> Result<FieldValue<'b>, JsonError> {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b'"') => Ok(FieldValue::Str(self.string()?)),
+            Some(b'[' | b'{') => Ok(FieldValue::Value(self.value(depth)?)),
+            _ => Ok(FieldValue::Value(self.scalar()?)),
         }
     }
 

@@ -123,6 +123,14 @@ pub(crate) fn write_float(out: &mut Vec<u8>, x: f64) {
     // exponent from it and lay them out as Python does.
     let mut ryu_buf = ryu::Buffer::new();
     let text = ryu_buf.format_finite(x).as_bytes();
+    // Ryu writes positional text for decimal exponents -5..16 in Python's own
+    // form; Python starts its exponent form one step earlier (`1e-05`, where Ryu
+    // writes `0.00001`), and writes exponents as `e-05` / `e+16`.
+    let digits_start = usize::from(text[0] == b'-');
+    if !text.contains(&b'e') && !text[digits_start..].starts_with(b"0.0000") {
+        out.extend_from_slice(text);
+        return;
+    }
     let (negative, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
@@ -494,6 +502,73 @@ mod tests {
             (f64::NEG_INFINITY, "-Infinity"),
         ] {
             assert_eq!(float(x), s, "{x:e}");
+        }
+    }
+
+    /// The layout from Ryu's digits and exponent, without the positional fast
+    /// path: what `write_float` wrote before it.
+    fn float_general(x: f64) -> String {
+        let mut b = ryu::Buffer::new();
+        let text = b.format_finite(x);
+        let (neg, text) = text.strip_prefix('-').map_or((false, text), |t| (true, t));
+        let (mantissa, exp) = text
+            .split_once('e')
+            .map_or((text, 0), |(m, e)| (m, e.parse::<i32>().unwrap()));
+        let int_len = mantissa.find('.').unwrap_or(mantissa.len()) as i32;
+        let all: String = mantissa.chars().filter(|&c| c != '.').collect();
+        let lead = all.len() - all.trim_start_matches('0').len();
+        let digits = all.trim_start_matches('0').trim_end_matches('0');
+        let e10 = int_len - 1 + exp - lead as i32;
+        let body = if (-4..16).contains(&e10) {
+            if e10 >= 0 {
+                let n = e10 as usize + 1;
+                if digits.len() <= n {
+                    format!("{digits}{}.0", "0".repeat(n - digits.len()))
+                } else {
+                    format!("{}.{}", &digits[..n], &digits[n..])
+                }
+            } else {
+                format!("0.{}{digits}", "0".repeat((-e10 - 1) as usize))
+            }
+        } else {
+            let (d0, rest) = digits.split_at(1);
+            let frac = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(".{rest}")
+            };
+            let sign = if e10 < 0 { '-' } else { '+' };
+            format!("{d0}{frac}e{sign}{:02}", e10.unsigned_abs())
+        };
+        if neg { format!("-{body}") } else { body }
+    }
+
+    #[test]
+    fn the_positional_fast_path_lays_floats_out_as_python() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..200_000 {
+            let x = match i % 4 {
+                0 => f64::from_bits(next()),
+                1 => (next() >> 11) as f64 / (1u64 << 53) as f64 * 100.0,
+                2 => (next() % 1_000_000) as f64 / 10f64.powi((next() % 24) as i32),
+                _ => (next() as i64 as f64) * 10f64.powi((next() % 40) as i32 - 20),
+            };
+            if !x.is_finite() || x == 0.0 {
+                continue;
+            }
+            assert_eq!(float(x), float_general(x), "{x:e}");
+        }
+        for x in [
+            1e-4, 1e-5, 9.999e-5, 0.00012, 1e15, 1e16, 123.0, 1.5, 0.1, 5e-324,
+        ] {
+            assert_eq!(float(x), float_general(x), "{x:e}");
+            assert_eq!(float(-x), float_general(-x), "{x:e}");
         }
     }
 
