@@ -13,13 +13,14 @@
 
 use dictdb_engine::value::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use dictdb_engine::{Name, Record, Value};
-use pyo3::exceptions::{PyOverflowError, PyRecursionError, PyTypeError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
-/// Values nested deeper than this are refused (a guard for the native stack).
-pub const MAX_DEPTH: usize = 500;
+/// Values nested deeper than this are refused, as the engine refuses them
+/// (so that whatever is stored can be saved and loaded again).
+pub const MAX_DEPTH: usize = dictdb_engine::MAX_NESTING;
 
 /// The `datetime` module's classes, looked up once per interpreter.
 struct DateTypes {
@@ -73,7 +74,17 @@ impl Path<'_> {
 /// A Python object as an engine value.
 pub fn to_value(obj: &Bound<'_, PyAny>, path: Path<'_>) -> PyResult<Value> {
     let mut inner = String::new();
-    convert(obj, path, &mut inner, 0)
+    convert(obj, path, &mut inner, 0, false)
+}
+
+/// [`to_value`] reading the tagged forms of python-api.md §11.2 as JSON load
+/// does (a pickled table's rows, §6.14): a one-key dict `{"$date": str}`,
+/// `{"$datetime": str}` or `{"$bytes": str}` whose text parses becomes that
+/// value, `{"$dict": {...}}` the inner dict taken literally; other dicts are
+/// plain.
+pub fn to_value_tagged(obj: &Bound<'_, PyAny>, path: Path<'_>) -> PyResult<Value> {
+    let mut inner = String::new();
+    convert(obj, path, &mut inner, 0, true)
 }
 
 fn convert(
@@ -81,6 +92,7 @@ fn convert(
     path: Path<'_>,
     inner: &mut String,
     depth: usize,
+    tagged: bool,
 ) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
@@ -111,36 +123,25 @@ fn convert(
         || obj.is_instance_of::<PyTuple>()
         || obj.is_instance_of::<PyDict>();
     if nested && depth >= MAX_DEPTH {
-        return Err(PyRecursionError::new_err(format!(
+        return Err(PyValueError::new_err(format!(
             "{}: values nested deeper than {MAX_DEPTH} levels are not supported",
             path.describe(inner)
         )));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return list(l.iter(), path, inner, depth);
+        return list(l.iter(), path, inner, depth, tagged);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return list(t.iter(), path, inner, depth);
+        return list(t.iter(), path, inner, depth, tagged);
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut out: Vec<(Box<str>, Value)> = Vec::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let Ok(key) = k.cast::<PyString>() else {
-                return Err(PyTypeError::new_err(format!(
-                    "{}: dict keys must be str, not {} ({})",
-                    path.describe(inner),
-                    type_name(&k),
-                    short_repr(&k)
-                )));
-            };
-            let key = key.to_cow()?;
-            let len = inner.len();
-            inner.push_str(&format!("[{key:?}]"));
-            let v = convert(&v, path, inner, depth + 1)?;
-            inner.truncate(len);
-            out.push((key.into(), v));
+        if tagged
+            && d.len() == 1
+            && let Some(v) = tag_value(d, path, inner, depth)?
+        {
+            return Ok(v);
         }
-        return Ok(Value::Map(out.into_boxed_slice()));
+        return map(d, path, inner, depth, tagged);
     }
     let py = obj.py();
     let types = date_types(py)?;
@@ -163,15 +164,117 @@ fn list<'py>(
     path: Path<'_>,
     inner: &mut String,
     depth: usize,
+    tagged: bool,
 ) -> PyResult<Value> {
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
         let len = inner.len();
         inner.push_str(&format!("[{i}]"));
-        out.push(convert(&item, path, inner, depth + 1)?);
+        out.push(convert(&item, path, inner, depth + 1, tagged)?);
         inner.truncate(len);
     }
     Ok(Value::List(out.into_boxed_slice()))
+}
+
+fn map(
+    d: &Bound<'_, PyDict>,
+    path: Path<'_>,
+    inner: &mut String,
+    depth: usize,
+    tagged: bool,
+) -> PyResult<Value> {
+    let mut out: Vec<(Box<str>, Value)> = Vec::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let Ok(key) = k.cast::<PyString>() else {
+            return Err(PyTypeError::new_err(format!(
+                "{}: dict keys must be str, not {} ({})",
+                path.describe(inner),
+                type_name(&k),
+                short_repr(&k)
+            )));
+        };
+        let key = key.to_cow()?;
+        let len = inner.len();
+        inner.push_str(&format!("[{key:?}]"));
+        let v = convert(&v, path, inner, depth + 1, tagged)?;
+        inner.truncate(len);
+        out.push((key.into(), v));
+    }
+    Ok(Value::Map(out.into_boxed_slice()))
+}
+
+/// The tags of python-api.md §11.2.
+const TAGS: [&str; 4] = ["$bytes", "$datetime", "$date", "$dict"];
+
+/// The value a one-key tagged dict stands for, or `None` when it is a plain
+/// dict (not a tag, or text that does not parse).
+fn tag_value(
+    d: &Bound<'_, PyDict>,
+    path: Path<'_>,
+    inner: &mut String,
+    depth: usize,
+) -> PyResult<Option<Value>> {
+    let Some((k, v)) = d.iter().next() else {
+        return Ok(None);
+    };
+    let Ok(key) = k.cast::<PyString>() else {
+        return Ok(None);
+    };
+    let key = key.to_cow()?;
+    if key == "$dict" {
+        return match v.cast::<PyDict>() {
+            Ok(m) => {
+                let len = inner.len();
+                inner.push_str("[\"$dict\"]");
+                let out = map(m, path, inner, depth + 1, true)?;
+                inner.truncate(len);
+                Ok(Some(out))
+            }
+            Err(_) => Ok(None),
+        };
+    }
+    if !TAGS.contains(&&*key) || !v.is_instance_of::<PyString>() {
+        return Ok(None);
+    }
+    let py = d.py();
+    let helpers = tag_helpers(py)?;
+    let parser = match &*key {
+        "$bytes" => &helpers.b64decode,
+        "$datetime" => &helpers.datetime_fromisoformat,
+        _ => &helpers.date_fromisoformat,
+    };
+    // Text that does not parse leaves the dict plain (python-api.md §11.2).
+    let parsed = if key == "$bytes" {
+        parser.bind(py).call1((&v, true))
+    } else {
+        parser.bind(py).call1((&v,))
+    };
+    match parsed {
+        Ok(obj) => convert(&obj, path, inner, depth, false).map(Some),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Parsers of the tagged text: `base64.b64decode`, `datetime.fromisoformat`,
+/// `date.fromisoformat`.
+struct TagHelpers {
+    b64decode: Py<PyAny>,
+    datetime_fromisoformat: Py<PyAny>,
+    date_fromisoformat: Py<PyAny>,
+}
+
+static TAG_HELPERS: PyOnceLock<TagHelpers> = PyOnceLock::new();
+
+fn tag_helpers(py: Python<'_>) -> PyResult<&TagHelpers> {
+    TAG_HELPERS.get_or_try_init(py, || {
+        let types = date_types(py)?;
+        Ok(TagHelpers {
+            b64decode: py.import("base64")?.getattr("b64decode")?.unbind(),
+            datetime_fromisoformat: types.datetime.bind(py).getattr("fromisoformat")?.unbind(),
+            date_fromisoformat: types.date.bind(py).getattr("fromisoformat")?.unbind(),
+        })
+    })
 }
 
 fn date_of(obj: &Bound<'_, PyAny>) -> PyResult<NaiveDate> {
@@ -220,6 +323,16 @@ fn datetime_value(obj: &Bound<'_, PyAny>, path: Path<'_>, inner: &str) -> PyResu
 
 /// A `dict` as a record (its keys must be `str`); anything else is a `TypeError`.
 pub fn to_record(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
+    record_of(obj, false)
+}
+
+/// [`to_record`] with values read by [`to_value_tagged`] (the record itself is
+/// never a tag).
+pub fn to_record_tagged(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
+    record_of(obj, true)
+}
+
+fn record_of(obj: &Bound<'_, PyAny>, tagged: bool) -> PyResult<Record> {
     let Ok(d) = obj.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(format!(
             "a record must be a dict, not {}",
@@ -236,7 +349,11 @@ pub fn to_record(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
             )));
         };
         let key = key.to_cow()?;
-        let value = to_value(&v, Path::Field(&key))?;
+        let value = if tagged {
+            to_value_tagged(&v, Path::Field(&key))?
+        } else {
+            to_value(&v, Path::Field(&key))?
+        };
         r.set(Name::from(&*key), value);
     }
     Ok(r)
@@ -244,7 +361,61 @@ pub fn to_record(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
 
 /// An engine value as a new Python object.
 pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    py_of(py, v, false)
+}
+
+/// An engine value as builtin Python objects only, in the tagged forms of
+/// python-api.md §11.2 (a pickled table's rows, §6.14): dates and datetimes as
+/// `{"$date": …}` / `{"$datetime": isoformat}`, a dict whose only key is a tag
+/// wrapped as `{"$dict": {…}}`; bytes stay bytes.
+pub fn to_py_tagged<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    py_of(py, v, true)
+}
+
+/// A one-key dict `{tag: text}`.
+fn tag_dict<'py>(py: Python<'py>, tag: &str, text: String) -> PyResult<Bound<'py, PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item(tag, text)?;
+    Ok(d.into_any())
+}
+
+/// `date.isoformat()`.
+fn iso_date(d: &NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
+/// `datetime.isoformat()`.
+fn iso_datetime(dt: &DateTime) -> String {
+    use chrono::Timelike;
+    let l = dt.local;
+    let mut s = format!(
+        "{}T{:02}:{:02}:{:02}",
+        iso_date(&l.date()),
+        l.hour(),
+        l.minute(),
+        l.second()
+    );
+    let us = l.nanosecond() / 1000;
+    if us != 0 {
+        s.push_str(&format!(".{us:06}"));
+    }
+    if let Some(off) = dt.offset {
+        let secs = off.local_minus_utc();
+        let sign = if secs < 0 { '-' } else { '+' };
+        let a = secs.unsigned_abs();
+        s.push_str(&format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60));
+        if a % 60 != 0 {
+            s.push_str(&format!(":{:02}", a % 60));
+        }
+    }
+    s
+}
+
+fn py_of<'py>(py: Python<'py>, v: &Value, tagged: bool) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
+        Value::Date(d) if tagged => tag_dict(py, "$date", iso_date(d))?,
+        Value::DateTime(dt) if tagged => tag_dict(py, "$datetime", iso_datetime(dt))?,
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
@@ -254,16 +425,22 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
         Value::List(items) => {
             let list = PyList::empty(py);
             for item in items.iter() {
-                list.append(to_py(py, item)?)?;
+                list.append(py_of(py, item, tagged)?)?;
             }
             list.into_any()
         }
         Value::Map(entries) => {
             let dict = PyDict::new(py);
             for (k, v) in entries.iter() {
-                dict.set_item(&**k, to_py(py, v)?)?;
+                dict.set_item(&**k, py_of(py, v, tagged)?)?;
             }
-            dict.into_any()
+            if tagged && entries.len() == 1 && TAGS.contains(&&*entries[0].0) {
+                let outer = PyDict::new(py);
+                outer.set_item("$dict", dict)?;
+                outer.into_any()
+            } else {
+                dict.into_any()
+            }
         }
         Value::Date(d) => {
             use chrono::Datelike;
@@ -304,6 +481,16 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyD
     let dict = PyDict::new(py);
     for (k, v) in r.iter() {
         dict.set_item(&**k, to_py(py, v)?)?;
+    }
+    Ok(dict)
+}
+
+/// A record as a `dict` of builtin objects, values tagged as by [`to_py_tagged`]
+/// (the record itself is never wrapped).
+pub fn record_to_py_tagged<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in r.iter() {
+        dict.set_item(&**k, to_py_tagged(py, v)?)?;
     }
     Ok(dict)
 }

@@ -5,6 +5,7 @@
 //! its tables over (`sync`), and afterwards reads back the catalog's tables
 //! (`tables`) to register what SQL created or forget what it dropped.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use dictdb::{Database, Output, Params};
@@ -87,6 +88,64 @@ impl DatabaseCore {
             .collect()
     }
 
+    /// Saves the catalog's tables to `path` as JSON (python-api.md §11.2),
+    /// atomically, without the GIL. Tracking is untouched.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let db = &self.db;
+        py.detach(|| db.save(&path))
+            .map_err(|e| errors::facade(py, e))
+    }
+
+    /// Loads a JSON database file (written by DictDB or dictdb-rs) into a new
+    /// catalog, without the GIL: tracking clean, the loaded tables the registry
+    /// baseline.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<DatabaseCore> {
+        let db = py
+            .detach(|| Database::load(&path))
+            .map_err(|e| errors::facade(py, e))?;
+        Ok(DatabaseCore { db })
+    }
+
+    /// Whether a table has changes, or tables were created or dropped, since
+    /// the last backup (python-api.md §11.4).
+    fn has_changes(&self, py: Python<'_>) -> bool {
+        let db = &self.db;
+        py.detach(|| db.has_changes())
+    }
+
+    /// Writes the changes since the last backup to a delta file (python-api.md
+    /// §13.3); `False` and nothing written when nothing changed. With
+    /// `clear_tracking` the changes written count as backed up (reset in the
+    /// same step as their capture); without, they stay tracked, as does the
+    /// registry baseline.
+    #[pyo3(signature = (path, clear_tracking=true))]
+    fn save_delta(&self, py: Python<'_>, path: PathBuf, clear_tracking: bool) -> PyResult<bool> {
+        let db = &self.db;
+        py.detach(|| {
+            if clear_tracking {
+                db.save_delta(&path)
+            } else {
+                db.save_delta_keep_tracking(&path)
+            }
+        })
+        .map_err(|e| errors::facade(py, e))
+    }
+
+    /// Replays a delta file (python-api.md §13.4); returns the upserts
+    /// processed plus the deletes that removed a row.
+    fn apply_delta(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+        let db = &self.db;
+        py.detach(|| db.apply_delta(&path))
+            .map_err(|e| errors::facade(py, e))
+    }
+
+    /// Makes the tables registered now the registry baseline, as a load does
+    /// (an unpickled database).
+    fn reset_registry_baseline(&self) {
+        self.db.reset_registry_baseline();
+    }
+
     /// Runs SQL text (python-api.md §15, sql.md): rows as a list of dicts, an
     /// affected-row count as an int, DDL as None.
     #[pyo3(signature = (sql, params=None))]
@@ -117,4 +176,19 @@ impl DatabaseCore {
             _ => py.None().into_bound(py),
         })
     }
+}
+
+/// Writes `data` to `path` atomically (python-api.md §11.1): a temporary file
+/// beside it, flushed, fsynced, renamed over it; a failure removes the
+/// temporary file and leaves the old file intact. Without the GIL.
+#[pyfunction]
+pub fn write_atomic(py: Python<'_>, path: PathBuf, data: &[u8]) -> PyResult<()> {
+    py.detach(|| dictdb_backup::write_atomic(&path, |w| std::io::Write::write_all(w, data)))
+        .map_err(|e| {
+            let source = dictdb::PersistError::Io {
+                path: path.clone(),
+                source: e,
+            };
+            errors::persist(py, &dictdb::PersistFailure(Arc::new(source)))
+        })
 }

@@ -14,7 +14,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::convert::{Path, record_to_py, to_py, to_record, to_value};
+use crate::convert::{
+    Path, record_to_py, record_to_py_tagged, to_py, to_record, to_record_tagged, to_value,
+};
 use crate::dsl::to_expr;
 use crate::errors;
 
@@ -536,6 +538,129 @@ impl TableCore {
     fn clear_tracking(&self, py: Python<'_>) {
         let table = &self.table;
         py.detach(|| table.clear_tracking())
+    }
+
+    /// The automatic-key counter: the key the next auto-keyed insert tries.
+    fn next_key(&self, py: Python<'_>) -> i64 {
+        let engine = self.table.engine().clone();
+        py.detach(|| engine.read().next_key())
+    }
+
+    /// Moves the automatic-key counter forward to `next` (never below one more
+    /// than the largest int key, never backwards).
+    fn set_next_key(&self, py: Python<'_>, next: i64) {
+        let engine = self.table.engine().clone();
+        py.detach(|| engine.write().set_next_key(next))
+    }
+
+    /// A copy of the table under another name: the same definition, rows,
+    /// counter and indexes, captured at one moment (under the read lock);
+    /// tracking clean. Used to save a table under a `db.tables` key that is
+    /// not its own name.
+    fn renamed(&self, py: Python<'_>, name: &str) -> PyResult<TableCore> {
+        let engine = self.table.engine().clone();
+        let table = py
+            .detach(|| {
+                let snap = engine.read().snapshot();
+                let copy =
+                    dictdb_engine::Table::new(name, snap.primary_key(), snap.schema().cloned());
+                {
+                    let mut data = copy.write();
+                    data.insert_many(snap.rows().map(|r| r.to_record()).collect(), false)?;
+                    data.set_next_key(snap.next_pk);
+                    data.clear_tracking();
+                }
+                for (field, kind) in &snap.indexes {
+                    copy.create_index(field, *kind);
+                }
+                Ok::<_, dictdb_engine::Error>(copy)
+            })
+            .map_err(|e| errors::engine(py, e))?;
+        Ok(TableCore {
+            table: dictdb::Table::from(Arc::new(table)),
+        })
+    }
+
+    /// The pickled state's data (python-api.md §6.14), captured at one moment
+    /// under the read lock: `(rows, next_pk, indexes)` with the rows in
+    /// insertion order as dicts of builtin objects (tagged dates, datetimes and
+    /// tag-like dicts, bytes as bytes) and the indexes as `(field, kind)`.
+    #[allow(clippy::type_complexity)]
+    fn state<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyList>, i64, Vec<(String, &'static str)>)> {
+        let engine = self.table.engine().clone();
+        let snap = py.detach(|| engine.read().snapshot());
+        let rows = PyList::empty(py);
+        for r in snap.rows() {
+            rows.append(record_to_py_tagged(py, &r.to_record())?)?;
+        }
+        let indexes = snap
+            .indexes
+            .iter()
+            .map(|(f, k)| (f.to_string(), kind_name(*k)))
+            .collect();
+        Ok((rows, snap.next_pk, indexes))
+    }
+
+    /// A table rebuilt from a pickled state (python-api.md §6.14): the rows
+    /// (tagged values decoded) inserted under the insert rules (schema
+    /// validation, duplicate keys, auto keys), then the counter, then the
+    /// indexes; tracking clean.
+    #[staticmethod]
+    #[pyo3(signature = (name, primary_key, schema, rows, next_pk, indexes))]
+    fn from_state(
+        py: Python<'_>,
+        name: &str,
+        primary_key: &str,
+        schema: Option<Vec<(String, String, bool)>>,
+        rows: &Bound<'_, PyAny>,
+        next_pk: Option<i64>,
+        indexes: Vec<(String, String)>,
+    ) -> PyResult<TableCore> {
+        let schema = schema.map(schema_of).transpose()?;
+        let mut kinds = Vec::with_capacity(indexes.len());
+        for (field, kind) in indexes {
+            let k = match kind.as_str() {
+                "hash" => IndexKind::Hash,
+                "sorted" => IndexKind::Sorted,
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "table '{name}': unknown index type '{other}' for field '{field}'"
+                    )));
+                }
+            };
+            kinds.push((field, k));
+        }
+        let mut records = Vec::new();
+        for (i, item) in rows.try_iter()?.enumerate() {
+            let r = to_record_tagged(&item?).map_err(|e| {
+                PyErr::from_type(
+                    e.get_type(py),
+                    format!("table '{name}', record {i}: {}", e.value(py)),
+                )
+            })?;
+            records.push(r);
+        }
+        let table = dictdb_engine::Table::new(name, primary_key, schema);
+        py.detach(|| {
+            let mut data = table.write();
+            data.insert_many(records, true)?;
+            if let Some(next) = next_pk {
+                data.set_next_key(next);
+            }
+            data.clear_tracking();
+            drop(data);
+            for (field, kind) in &kinds {
+                table.create_index(field, *kind);
+            }
+            Ok::<_, dictdb_engine::Error>(())
+        })
+        .map_err(|e| errors::engine(py, e))?;
+        Ok(TableCore {
+            table: dictdb::Table::from(Arc::new(table)),
+        })
     }
 
     /// The field names of every row, sorted (for schemaless tables).

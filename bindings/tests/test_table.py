@@ -498,3 +498,20 @@ def test_index_objects(people):
     assert city.search("London") == {1, 4} and city.search("Paris") == set()
     with pytest.raises(TypeError):
         t.indexes["x"] = 1
+
+
+def test_nesting_limit():
+    """Values may nest 1000 levels (what a save can load again); deeper ones are
+    refused with a ValueError naming the field, and nothing is stored."""
+    t = Table("t")
+    deep = 0
+    for _ in range(1000):
+        deep = [deep]
+    pk = t.insert({"v": deep})
+    got, levels = t.get(pk)["v"], 0
+    while isinstance(got, list):
+        got, levels = got[0], levels + 1
+    assert (levels, got) == (1000, 0)
+    with pytest.raises(ValueError, match="'v'"):
+        t.insert({"v": [deep]})
+    assert len(t) == 1

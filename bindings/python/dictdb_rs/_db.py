@@ -4,9 +4,15 @@
 when called, so tables assigned into it or deleted from it directly count.
 """
 
+import asyncio as _asyncio
+import builtins as _builtins
+import copyreg as _copyreg
+import os as _os
+import pickle as _pickle
+
 from . import _native
 from ._logging import logger
-from ._table import Table
+from ._table import Table, _unknown_schema_type
 from .exceptions import DuplicateTableError, TableNotFoundError
 
 __all__ = ["DictDB"]
@@ -119,6 +125,137 @@ class DictDB:
 
     def __repr__(self):
         return f"<dictdb_rs.DictDB tables={list(self.tables)!r}>"
+
+    # -- persistence (python-api.md §5, §11) --------------------------------------
+
+    def save(self, filename, file_format):
+        """Saves every table to ``filename`` (str or path-like) as ``"json"`` or
+        ``"pickle"`` (case-insensitive), atomically (§11)."""
+        path = _os.fspath(filename)
+        fmt = file_format.lower() if isinstance(file_format, str) else file_format
+        if logger._enabled(_INFO):
+            _emit(_INFO,
+                f"Saving database to '{path}' ({fmt})",
+                component="DictDB", op="save", path=path, format=fmt,
+                tables=len(self.tables),
+            )
+        if fmt == "json":
+            self._save_json(path)
+        elif fmt == "pickle":
+            _native.write_atomic(path, _pickle.dumps(self))
+        else:
+            raise ValueError(f"Unsupported file format: {file_format!r} (use 'json' or 'pickle')")
+        if logger._enabled(_INFO):
+            records = sum(len(t) for t in self.tables.values())
+            _emit(_INFO,
+                f"Saved {len(self.tables)} tables ({records} records) to '{path}'",
+                component="DictDB", op="save", path=path, format=fmt,
+                tables=len(self.tables), records=records,
+            )
+
+    def _save_json(self, path):
+        """The JSON layout of §11.2 through the engine (without the GIL); each
+        table named by its ``db.tables`` key."""
+        cores = []
+        renamed = False
+        for key, table in self.tables.items():
+            if not isinstance(key, str):
+                raise TypeError(f"table names must be str to be saved, not {type(key).__name__}")
+            unknown = _unknown_schema_type(table)
+            if unknown is not None:
+                field, tp = unknown
+                raise ValueError(
+                    f"table '{key}': schema type {getattr(tp, '__name__', tp)!r} of field "
+                    f"'{field}' cannot be saved as JSON (only int, str, float, bool, list, "
+                    "dict, bytes, date, datetime, optionally | None)"
+                )
+            core = table._core
+            if key != core.name:
+                # The file names a table by its key: save a copy under that name.
+                core = core.renamed(key)
+                renamed = True
+            cores.append(core)
+        if renamed:
+            target = _native.DatabaseCore()
+            target.sync(cores)
+        else:
+            target = self._catalog()
+        target.save(path)
+
+    @classmethod
+    def load(cls, filename, file_format):
+        """A new database (an instance of ``cls`` for JSON) read from a file
+        written by ``save`` (JSON also from DictDB); tables in file order,
+        tracking clean (§11)."""
+        path = _os.fspath(filename)
+        fmt = file_format.lower() if isinstance(file_format, str) else file_format
+        if logger._enabled(_INFO):
+            _emit(_INFO,
+                f"Loading database from '{path}' ({fmt})",
+                component="DictDB", op="load", path=path, format=fmt,
+            )
+        if fmt == "json":
+            core = _native.DatabaseCore.load(path)
+            db = cls()
+            db._core = core
+            for c in core.tables():
+                db.tables[c.name] = Table._from_core(c)
+        elif fmt == "pickle":
+            with open(path, "rb") as f:
+                db = _RestrictedUnpickler(f).load()
+            if not isinstance(db, DictDB):
+                raise _pickle.UnpicklingError(
+                    f"'{path}' holds a {type(db).__name__}, not a DictDB"
+                )
+        else:
+            raise ValueError(f"Unsupported file format: {file_format!r} (use 'json' or 'pickle')")
+        if logger._enabled(_INFO):
+            records = sum(len(t) for t in db.tables.values())
+            _emit(_INFO,
+                f"Loaded {len(db.tables)} tables ({records} records) from '{path}'",
+                component="DictDB", op="load", path=path, format=fmt,
+                tables=len(db.tables), records=records,
+            )
+        return db
+
+    async def async_save(self, filename, file_format):
+        """``save`` in a worker thread."""
+        await _asyncio.to_thread(self.save, filename, file_format)
+
+    @classmethod
+    async def async_load(cls, filename, file_format):
+        """``load`` in a worker thread."""
+        return await _asyncio.to_thread(cls.load, filename, file_format)
+
+    def __reduce__(self):
+        # Pickle records the class and the instance dict, with `tables` (each
+        # Table pickles itself, §6.14); the native catalog is rebuilt.
+        state = {k: v for k, v in self.__dict__.items() if k != "_core"}
+        return (_copyreg.__newobj__, (type(self),), state)
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or not isinstance(state.get("tables"), dict):
+            raise TypeError("a pickled DictDB's state must be a dict holding a 'tables' dict")
+        self.__dict__.update(state)
+        self._core = _native.DatabaseCore()
+        # As after a load: the tables read are the registry baseline (§13.2).
+        self._catalog().reset_registry_baseline()
+
+
+class _RestrictedUnpickler(_pickle.Unpickler):
+    """Resolves only the builtins of §11.3 and dictdb_rs.DictDB / Table."""
+
+    _BUILTINS = frozenset(
+        ("dict", "list", "set", "frozenset", "tuple", "str", "int", "float", "bool",
+         "bytes", "type")
+    )
+
+    def find_class(self, module, name):
+        if module == "builtins" and name in self._BUILTINS:
+            return getattr(_builtins, name)
+        if module == "dictdb_rs" and name in ("DictDB", "Table"):
+            return DictDB if name == "DictDB" else Table
+        raise _pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
 
 
 DictDB.__module__ = "dictdb_rs"

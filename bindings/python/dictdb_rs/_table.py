@@ -5,6 +5,7 @@ lock); Python code here only normalises arguments, logs and raises DictDB's
 exceptions.
 """
 
+import copyreg as _copyreg
 import datetime as _dt
 import typing as _typing
 
@@ -454,6 +455,82 @@ class Table:
     def clear_dirty_tracking(self):
         """Empties the dirty and deleted sets."""
         self._core.clear_tracking()
+
+    # -- pickling (python-api.md §6.14) ----------------------------------------
+
+    def __reduce__(self):
+        # `__newobj__` makes pickle record just the class (`dictdb_rs.Table`,
+        # protocol 2 and later) and call `cls.__new__(cls)`, then __setstate__.
+        return (_copyreg.__newobj__, (type(self),), self._pickle_state())
+
+    def _pickle_state(self):
+        """The table as builtin objects: name, pk field, schema by type names,
+        rows in insertion order (tagged dates/datetimes), counter, indexes."""
+        unknown = _unknown_schema_type(self)
+        if unknown is not None:
+            field, tp = unknown
+            raise ValueError(
+                f"table '{self.table_name}': schema type {getattr(tp, '__name__', tp)!r} "
+                f"of field '{field}' cannot be saved (only int, str, float, bool, "
+                "list, dict, bytes, date, datetime, optionally | None)"
+            )
+        spec = self._core.schema_spec()
+        schema = None if spec is None else {
+            f: f"{name} | None" if nullable else name for f, name, nullable in spec
+        }
+        rows, next_pk, indexes = self._core.state()
+        return {
+            "table_name": self.table_name,
+            "primary_key": self.primary_key,
+            "schema": schema,
+            "records": rows,
+            "next_pk": next_pk,
+            "indexes": dict(indexes),
+        }
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise TypeError(f"a pickled Table's state must be a dict, not {type(state).__name__}")
+        name = state["table_name"]
+        primary_key = state["primary_key"]
+        schema = state.get("schema")
+        spec = None
+        if schema is not None:
+            if not isinstance(schema, dict):
+                raise TypeError(f"table '{name}': schema must be a dict or None")
+            spec = []
+            for field, tname in schema.items():
+                if not isinstance(tname, str):
+                    raise TypeError(f"table '{name}': schema type of '{field}' must be a str")
+                nullable = tname.endswith(" | None")
+                spec.append((field, tname[: -len(" | None")] if nullable else tname, nullable))
+        indexes = state.get("indexes") or {}
+        if not isinstance(indexes, dict):
+            raise TypeError(f"table '{name}': indexes must be a dict")
+        core = _native.TableCore.from_state(
+            name, primary_key, spec, state.get("records") or [], state.get("next_pk"),
+            list(indexes.items()),
+        )
+        self.table_name = core.name
+        self.primary_key = core.primary_key
+        out = core.schema_spec()
+        self._schema = None if out is None else {f: _type_of(n, nb) for f, n, nb in out}
+        self._py_schema = False
+        self._core = core
+
+
+def _unknown_schema_type(table):
+    """``(field, type)`` for the first schema type the engine does not know
+    (a custom class: such a table validates in Python and cannot be saved),
+    else None."""
+    schema = table._schema
+    if schema is None or not table._py_schema:
+        return None
+    for field, tp in schema.items():
+        inner = _nullable_inner(tp)
+        if _TYPE_NAMES.get(inner if inner is not None else tp) is None:
+            return field, tp
+    return None
 
 
 Table.__module__ = "dictdb_rs"

@@ -1,0 +1,1 @@
+"""Persistence at DictDB's module paths (python-api.md §2): ``dictdb_rs.storage.persist``."""
