@@ -1908,6 +1908,9 @@ impl Cell {
                     .partial_cmp(&num(other))
                     .unwrap_or_else(|| num(self).total_cmp(&num(other))),
             })
+            // Equal numbers of both kinds (-8 and -8.0): integers first, so both
+            // sides of a comparison sort them alike.
+            .then_with(|| matches!(self, Cell::Real(_)).cmp(&matches!(other, Cell::Real(_))))
     }
 
     fn close(&self, other: &Cell) -> bool {
