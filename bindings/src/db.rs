@@ -146,6 +146,37 @@ impl DatabaseCore {
         self.db.reset_registry_baseline();
     }
 
+    /// Reads a UTF-8 CSV file into a new table registered in this catalog
+    /// (python-api.md §12.1); returns the number of rows. `schema` is a list
+    /// of `(field, type name, nullable)`.
+    #[pyo3(signature = (path, table, primary_key, delimiter, has_header, schema, infer_types, skip_validation))]
+    #[allow(clippy::too_many_arguments)]
+    fn import_csv(
+        &self,
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        table: &str,
+        primary_key: String,
+        delimiter: &str,
+        has_header: bool,
+        schema: Option<Vec<(String, String, bool)>>,
+        infer_types: bool,
+        skip_validation: bool,
+    ) -> PyResult<usize> {
+        let options = dictdb::ImportOptions {
+            primary_key,
+            delimiter: crate::table::delimiter_byte(delimiter)?,
+            has_header,
+            encoding: "utf-8".into(),
+            schema: schema.map(crate::table::schema_of).transpose()?,
+            infer_types,
+            skip_validation,
+        };
+        let db = &self.db;
+        py.detach(|| db.import_csv(&path, table, &options))
+            .map_err(|e| errors::facade(py, e))
+    }
+
     /// Runs SQL text (python-api.md §15, sql.md): rows as a list of dicts, an
     /// affected-row count as an int, DDL as None.
     #[pyo3(signature = (sql, params=None))]

@@ -142,6 +142,16 @@ pub fn facade(py: Python<'_>, e: dictdb::Error) -> PyErr {
 pub fn persist(py: Python<'_>, f: &dictdb::PersistFailure) -> PyErr {
     let message = f.to_string();
     let inner: &(dyn std::error::Error + 'static) = &*f.0;
+    if let Some(e) = inner.downcast_ref::<dictdb::CsvError>() {
+        return match e {
+            dictdb::CsvError::Io { file, source } => os_error(Path::new(file), source),
+            dictdb::CsvError::IntegerOverflow { .. } => PyOverflowError::new_err(message),
+            dictdb::CsvError::InvalidUtf8 { .. }
+            | dictdb::CsvError::UnsupportedEncoding { .. }
+            | dictdb::CsvError::InvalidDelimiter { .. } => PyValueError::new_err(message),
+            _ => new_err(py, Kind::DictDB, message),
+        };
+    }
     let Some(e) = inner.downcast_ref::<PersistError>() else {
         return new_err(py, Kind::DictDB, message);
     };

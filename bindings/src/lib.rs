@@ -20,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<table::TableCore>()?;
     m.add_class::<db::DatabaseCore>()?;
     m.add_function(wrap_pyfunction!(table::compute_aggregate, m)?)?;
+    m.add_function(wrap_pyfunction!(table::export_records_csv, m)?)?;
     m.add_function(wrap_pyfunction!(db::write_atomic, m)?)?;
     dsl::register(m)?;
     Ok(())

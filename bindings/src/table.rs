@@ -26,7 +26,7 @@ pub struct TableCore {
     pub(crate) table: dictdb::Table,
 }
 
-fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
+pub(crate) fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
     let mut schema = Schema::new();
     for (name, ty, nullable) in fields {
         let t = FieldType::from_name(&ty).ok_or_else(|| {
@@ -35,6 +35,40 @@ fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
         schema = schema.with_field(name, t, nullable);
     }
     Ok(schema)
+}
+
+/// A CSV delimiter: one ASCII character (the CSV code checks which).
+pub(crate) fn delimiter_byte(d: &str) -> PyResult<u8> {
+    match d.as_bytes() {
+        [b] if b.is_ascii() => Ok(*b),
+        _ => Err(PyValueError::new_err(format!(
+            "the CSV delimiter must be one ASCII character, not {d:?}"
+        ))),
+    }
+}
+
+/// Writes records (a list of dicts) to a UTF-8 CSV file atomically
+/// (python-api.md §12.2); returns the number of data rows.
+#[pyfunction]
+#[pyo3(signature = (path, records, columns, delimiter))]
+pub fn export_records_csv(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    records: &Bound<'_, PyAny>,
+    columns: Option<Vec<String>>,
+    delimiter: &str,
+) -> PyResult<usize> {
+    let mut rs = Vec::new();
+    for item in records.try_iter()? {
+        rs.push(to_record(&item?)?);
+    }
+    let options = dictdb::ExportOptions {
+        columns,
+        delimiter: delimiter_byte(delimiter)?,
+        encoding: "utf-8".into(),
+    };
+    py.detach(|| dictdb_backup::csv::export_csv(&path, rs.iter(), &options))
+        .map_err(|e| errors::facade(py, dictdb::Error::from(e)))
 }
 
 /// An aggregation of these group fields and `(name, function, field)` calls.
@@ -403,6 +437,28 @@ impl TableCore {
             .detach(|| table.aggregate(&a))
             .map_err(|e| errors::facade(py, e))?;
         records_to_py(py, &rows)
+    }
+
+    /// Writes the rows matching `where` (every row for `None`) to a UTF-8 CSV
+    /// file atomically; returns the number of data rows.
+    #[pyo3(signature = (path, r#where, columns, delimiter))]
+    fn export_csv(
+        &self,
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        r#where: Option<&Bound<'_, PyAny>>,
+        columns: Option<Vec<String>>,
+        delimiter: &str,
+    ) -> PyResult<usize> {
+        let filter = Self::where_expr(r#where)?;
+        let options = dictdb::ExportOptions {
+            columns,
+            delimiter: delimiter_byte(delimiter)?,
+            encoding: "utf-8".into(),
+        };
+        let table = &self.table;
+        py.detach(|| table.export_csv(&path, filter.as_ref(), &options))
+            .map_err(|e| errors::facade(py, e))
     }
 
     /// Creates an index (`"hash"` or `"sorted"`); `False` if the field had one.

@@ -123,6 +123,40 @@ class DictDB:
             if core.generation() != before:
                 self._absorb(core)
 
+    # -- CSV (§12.1) ------------------------------------------------------------
+
+    def import_csv(self, filepath, table_name, *, primary_key="id", delimiter=",",
+                   has_header=True, encoding="utf-8", schema=None, infer_types=True,
+                   skip_validation=False):
+        """Reads a CSV file into a new table (python-api.md §12.1); returns the
+        number of records imported. The table is registered only once every row
+        is in; a taken name raises DuplicateTableError before the file is read."""
+        from ._csv import import_path
+        from ._table import _schema_spec
+
+        if table_name in self.tables:
+            raise DuplicateTableError(f"table '{table_name}' already exists")
+        spec = None
+        if schema:
+            schema = dict(schema)
+            spec = _schema_spec(schema)
+            if spec is None:
+                raise ValueError(
+                    f"import_csv into '{table_name}': the schema holds a type dictdb_rs cannot store"
+                )
+        core = self._catalog()
+        with import_path(filepath, encoding) as path:
+            count = core.import_csv(
+                path, table_name, primary_key, delimiter, has_header, spec,
+                infer_types, skip_validation,
+            )
+        self._absorb(core)
+        if logger._enabled(_INFO):
+            _emit(_INFO, f"Imported {count} records from '{filepath}' into '{table_name}'",
+                  component="DictDB", op="import_csv", table=table_name,
+                  path=str(filepath), records=count)
+        return count
+
     def __repr__(self):
         return f"<dictdb_rs.DictDB tables={list(self.tables)!r}>"
 

@@ -411,6 +411,27 @@ class Table:
             return rows[0] if rows else {name: None for name, _, _ in specs}
         return rows
 
+    def export_csv(self, filepath, *, records=None, columns=None, where=None,
+                   delimiter=",", encoding="utf-8"):
+        """Writes rows to a CSV file atomically (python-api.md §12.2): ``records``
+        as given, else the rows matching ``where``; returns the number of data
+        rows."""
+        from ._csv import export_path
+
+        tree = None if records is not None else _where_tree(where)
+        if columns is not None:
+            columns = list(columns)
+        _emit(_DEBUG, f"Exporting '{self.table_name}' to '{filepath}'",
+              table=self.table_name, op="export_csv", path=str(filepath))
+        with export_path(filepath, encoding) as path:
+            if records is not None:
+                count = _native.export_records_csv(path, records, columns, delimiter)
+            else:
+                count = self._core.export_csv(path, tree, columns, delimiter)
+        _emit(_INFO, f"Exported {count} records from '{self.table_name}' to '{filepath}'",
+              table=self.table_name, op="export_csv", path=str(filepath), count=count)
+        return count
+
     # -- indexes --------------------------------------------------------------
 
     def create_index(self, field, index_type="hash"):
