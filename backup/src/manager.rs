@@ -31,6 +31,9 @@ pub trait BackupSource: Send + Sync {
     /// Writes the changes since the last backup to `path`; `false` (and nothing
     /// written) when there are none.
     fn backup_delta(&self, path: &Path) -> Result<bool, BackupError>;
+    /// Told by the periodic thread each time its interval elapses, just before
+    /// it backs up (for a host that logs the trigger). Does nothing by default.
+    fn periodic_trigger(&self) {}
 }
 
 /// The callback told of each failed backup: the error and the number of
@@ -53,6 +56,11 @@ pub struct BackupOptions {
     /// Keep only the newest K full backups, and the deltas after the oldest one
     /// kept (default `None`: keep everything).
     pub keep_full: Option<usize>,
+    /// The extension of full backup files (default `"json"`; a host writing
+    /// full backups in another format, e.g. Python's pickle, names it here).
+    /// Only `.json` full backups count for [`backup_files`], retention and
+    /// restore.
+    pub full_extension: String,
 }
 
 impl Default for BackupOptions {
@@ -63,6 +71,7 @@ impl Default for BackupOptions {
             incremental: false,
             max_deltas_before_full: 10,
             keep_full: None,
+            full_extension: "json".into(),
         }
     }
 }
@@ -155,12 +164,17 @@ fn parse_name(name: &str) -> Option<(BackupKind, u64)> {
 }
 
 fn file_name(kind: BackupKind, micros: u64) -> String {
-    let prefix = match kind {
-        BackupKind::Full => "dictdb_backup",
-        BackupKind::Delta => "dictdb_delta",
+    file_name_ext(kind, micros, "json")
+}
+
+/// `file_name` with full backups' extension `ext` (deltas are always JSON).
+fn file_name_ext(kind: BackupKind, micros: u64, ext: &str) -> String {
+    let (prefix, ext) = match kind {
+        BackupKind::Full => ("dictdb_backup", ext),
+        BackupKind::Delta => ("dictdb_delta", "json"),
     };
     format!(
-        "{prefix}_{}_{:06}.json",
+        "{prefix}_{}_{:06}.{ext}",
         micros / 1_000_000,
         micros % 1_000_000
     )
@@ -301,6 +315,7 @@ impl BackupManager {
                 while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(inner.options.interval)
                 {
+                    inner.source.periodic_trigger();
                     inner.backup_now();
                 }
             })
@@ -450,7 +465,8 @@ impl Inner {
             .map_or(0, |d| d.as_micros() as u64);
         let mut micros = now.max(state.last_micros + 1);
         loop {
-            let path = self.dir.join(file_name(kind, micros));
+            let name = file_name_ext(kind, micros, &self.options.full_extension);
+            let path = self.dir.join(name);
             if !path.exists() {
                 state.last_micros = micros;
                 return path;

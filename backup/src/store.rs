@@ -217,6 +217,7 @@ pub fn has_changes(catalog: &Catalog) -> bool {
 }
 
 /// What a backup took from the tables, to put back if its file fails.
+#[derive(Debug)]
 struct Taken {
     tables: Vec<(Arc<Table>, Changes)>,
     baseline: dictdb_engine::RegistryBaseline,
@@ -231,24 +232,79 @@ impl Taken {
     }
 }
 
-/// A full backup to `path`: each table's rows captured and its change tracking
-/// reset in one write-lock acquisition, the registry baseline taken with them.
-/// A failed write puts the changes and the baseline back.
-pub fn backup_full(catalog: &Catalog, path: &Path) -> Result<(), PersistError> {
+/// The first step of a full backup ([`capture_full`]): every table's rows,
+/// captured with its change tracking moved out in one write-lock acquisition,
+/// and the registry baseline taken with them. Write the snapshots (as JSON with
+/// [`FullCapture::write_json`], or in a host's own format), then either drop
+/// the capture (the backup succeeded) or [`FullCapture::put_back`] the
+/// tracking (it failed: no change is lost).
+#[derive(Debug)]
+pub struct FullCapture {
+    snapshots: Vec<TableSnapshot>,
+    taken: Taken,
+}
+
+impl FullCapture {
+    /// The captured tables, in catalog order.
+    pub fn snapshots(&self) -> &[TableSnapshot] {
+        &self.snapshots
+    }
+
+    /// The tables captured, in the order of [`FullCapture::snapshots`].
+    pub fn tables(&self) -> impl Iterator<Item = &Arc<Table>> + '_ {
+        self.taken.tables.iter().map(|(t, _)| t)
+    }
+
+    /// The captured tables, to rename before writing them.
+    pub fn snapshots_mut(&mut self) -> &mut [TableSnapshot] {
+        &mut self.snapshots
+    }
+
+    /// Writes the captured tables to `path` as a JSON database file,
+    /// atomically.
+    pub fn write_json(&self, path: &Path) -> Result<(), PersistError> {
+        write_snapshots(path, &self.snapshots, None)
+    }
+
+    /// Gives the captured tracking back to the tables (merged with what
+    /// changed since) and restores the registry baseline: the backup counts as
+    /// not taken.
+    pub fn put_back(self, catalog: &Catalog) {
+        self.taken.put_back(catalog);
+    }
+}
+
+/// Captures every table of the catalog for a full backup, resetting change
+/// tracking in the same step as each snapshot (see [`FullCapture`]).
+pub fn capture_full(catalog: &Catalog) -> FullCapture {
     let (_, baseline) = catalog.take_registry_changes();
     let mut taken = Taken {
         tables: Vec::new(),
         baseline,
     };
-    let mut snaps = Vec::new();
+    let mut snapshots = Vec::new();
     for t in catalog.tables() {
         let mut data = t.write();
-        snaps.push(data.snapshot());
+        snapshots.push(data.snapshot());
         let changes = data.take_changes();
         drop(data);
         taken.tables.push((t, changes));
     }
-    write_snapshots(path, &snaps, None).inspect_err(|_| taken.put_back(catalog))
+    FullCapture { snapshots, taken }
+}
+
+/// A full backup to `path`: each table's rows captured and its change tracking
+/// reset in one write-lock acquisition, the registry baseline taken with them.
+/// A failed write puts the changes and the baseline back.
+pub fn backup_full(catalog: &Catalog, path: &Path) -> Result<(), PersistError> {
+    let capture = capture_full(catalog);
+    match capture.write_json(path) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            capture.put_back(catalog);
+            Err(e)
+        }
+    }
 }
 
 /// A delta backup to `path` (python-api.md §13.3): the rows written and keys

@@ -48,7 +48,7 @@ use parking_lot::RwLock;
 
 pub use dictdb_backup::csv::{CsvError, ExportOptions, ImportOptions};
 pub use dictdb_backup::manager::{BackupManager, BackupOptions, BackupOutcome};
-pub use dictdb_backup::store::{PersistError, RestoreReport};
+pub use dictdb_backup::store::{FullCapture, PersistError, RestoreReport};
 pub use dictdb_engine::{
     DateTime, Error as EngineError, FieldType, IndexKind, IndexName, KeyProblem, Name, OnConflict,
     Record, RowRef, Schema, SchemaError, SchemaField, UpsertAction, Value, ValueKind, ValueRef,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use dictdb_backup::csv::{CsvError, ExportOptions, ImportOptions};
 use dictdb_backup::manager::{BackupError, BackupSource};
-use dictdb_backup::store::{self, PersistError, RestoreReport};
+use dictdb_backup::store::{self, FullCapture, PersistError, RestoreReport};
 
 use crate::{Database, Error, Expr, Result, Table};
 
@@ -113,6 +113,21 @@ impl Database {
     /// tracking in the same step as each table's snapshot.
     pub fn backup_full(&self, path: impl AsRef<Path>) -> Result<()> {
         Ok(store::backup_full(&self.catalog, path.as_ref())?)
+    }
+
+    /// The first step of a full backup written by the host itself (e.g. in
+    /// another format): every table's rows captured with its change tracking
+    /// reset in the same write-lock acquisition. Write the snapshots, then drop
+    /// the capture, or hand it to [`Database::put_back`] if the write failed.
+    pub fn capture_full(&self) -> FullCapture {
+        store::capture_full(&self.catalog)
+    }
+
+    /// Undoes a [`Database::capture_full`] whose backup failed: the captured
+    /// tracking goes back to the tables (merged with later changes) and the
+    /// registry baseline is restored, so the next backup includes it all.
+    pub fn put_back(&self, capture: FullCapture) {
+        capture.put_back(&self.catalog);
     }
 
     /// Writes the changes since the last backup to a delta file; `false` (and

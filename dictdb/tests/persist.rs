@@ -1738,7 +1738,7 @@ fn incremental_manager_during_concurrent_writes() {
             min_interval: Duration::from_millis(15),
             incremental: true,
             max_deltas_before_full: 4,
-            keep_full: None,
+            ..BackupOptions::default()
         },
     )
     .unwrap();

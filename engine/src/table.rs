@@ -444,6 +444,12 @@ impl TableSnapshot {
         &self.data.name
     }
 
+    /// Names the captured table `name` (a file may list a table under another
+    /// name than the engine's, e.g. the key a host registry holds it under).
+    pub fn rename(&mut self, name: &str) {
+        self.data.name = Name::from(name);
+    }
+
     /// The primary-key field.
     pub fn primary_key(&self) -> &str {
         &self.data.primary_key
