@@ -13,6 +13,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use crate::backup::BackupCapture;
 use crate::convert::{Path, to_py, to_value};
 use crate::errors;
 use crate::table::TableCore;
@@ -138,6 +139,23 @@ impl DatabaseCore {
         let db = &self.db;
         py.detach(|| db.apply_delta(&path))
             .map_err(|e| errors::facade(py, e))
+    }
+
+    /// The first step of a full backup: every table's rows captured with its
+    /// change tracking reset, in one write-lock acquisition per table, and the
+    /// registry baseline taken. Without the GIL.
+    fn capture_full(&self, py: Python<'_>) -> BackupCapture {
+        let db = &self.db;
+        BackupCapture::new(py.detach(|| db.capture_full()))
+    }
+
+    /// Undoes a capture whose backup failed (its tracking and the registry
+    /// baseline go back). Without the GIL.
+    fn put_back(&self, py: Python<'_>, capture: PyRef<'_, BackupCapture>) -> PyResult<()> {
+        let capture = capture.take().ok_or_else(crate::backup::used_up)?;
+        let db = &self.db;
+        py.detach(|| db.put_back(capture));
+        Ok(())
     }
 
     /// Makes the tables registered now the registry baseline, as a load does

@@ -4,6 +4,7 @@
 //! package's exceptions. The Python half (`bindings/python/dictdb_rs/`) holds
 //! the classes users see.
 
+mod backup;
 mod convert;
 mod db;
 mod dsl;
@@ -19,6 +20,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_DEPTH", convert::MAX_DEPTH)?;
     m.add_class::<table::TableCore>()?;
     m.add_class::<db::DatabaseCore>()?;
+    m.add_class::<backup::BackupManagerCore>()?;
+    m.add_class::<backup::BackupCapture>()?;
     m.add_function(wrap_pyfunction!(table::compute_aggregate, m)?)?;
     m.add_function(wrap_pyfunction!(table::export_records_csv, m)?)?;
     m.add_function(wrap_pyfunction!(db::write_atomic, m)?)?;

@@ -137,6 +137,28 @@ pub fn compute_aggregate<'py>(
     to_py(py, &r)
 }
 
+/// A captured table as a pickle state's parts (python-api.md §6.14): rows in
+/// insertion order as dicts with tagged dates/datetimes, the counter, the
+/// index definitions.
+pub(crate) type PickleState<'py> = (Bound<'py, PyList>, i64, Vec<(String, &'static str)>);
+
+/// [`PickleState`] of a snapshot.
+pub(crate) fn snapshot_state<'py>(
+    py: Python<'py>,
+    snap: &dictdb_engine::TableSnapshot,
+) -> PyResult<PickleState<'py>> {
+    let rows = PyList::empty(py);
+    for r in snap.rows() {
+        rows.append(record_to_py_tagged(py, &r.to_record())?)?;
+    }
+    let indexes = snap
+        .indexes
+        .iter()
+        .map(|(f, k)| (f.to_string(), kind_name(*k)))
+        .collect();
+    Ok((rows, snap.next_pk, indexes))
+}
+
 fn kind_name(k: IndexKind) -> &'static str {
     match k {
         IndexKind::Hash => "hash",
@@ -642,22 +664,10 @@ impl TableCore {
     /// insertion order as dicts of builtin objects (tagged dates, datetimes and
     /// tag-like dicts, bytes as bytes) and the indexes as `(field, kind)`.
     #[allow(clippy::type_complexity)]
-    fn state<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyList>, i64, Vec<(String, &'static str)>)> {
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<PickleState<'py>> {
         let engine = self.table.engine().clone();
         let snap = py.detach(|| engine.read().snapshot());
-        let rows = PyList::empty(py);
-        for r in snap.rows() {
-            rows.append(record_to_py_tagged(py, &r.to_record())?)?;
-        }
-        let indexes = snap
-            .indexes
-            .iter()
-            .map(|(f, k)| (f.to_string(), kind_name(*k)))
-            .collect();
-        Ok((rows, snap.next_pk, indexes))
+        snapshot_state(py, &snap)
     }
 
     /// A table rebuilt from a pickled state (python-api.md §6.14): the rows

@@ -1,10 +1,12 @@
 """dictdb_rs: an in-memory table database in Rust, a drop-in replacement for DictDB.
 
 ``import dictdb_rs as dictdb`` and a DictDB program runs unchanged.
+``__version__`` is the installed dictdb-rs distribution's version.
 """
 
 from . import _native
 from ._aggregate import Avg, Count, Max, Min, Sum
+from ._backup import BackupManager
 from ._db import DictDB
 from ._dsl import And, Condition, Field, Not, Or, PredicateExpr
 from ._logging import configure_logging, logger
@@ -47,6 +49,7 @@ __all__ = [
     "TableNotFoundError",
     "logger",
     "configure_logging",
+    "BackupManager",
     "__version__",
     "SQLError",
 ]

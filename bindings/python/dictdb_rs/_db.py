@@ -5,6 +5,7 @@ when called, so tables assigned into it or deleted from it directly count.
 """
 
 import asyncio as _asyncio
+import contextvars as _contextvars
 import builtins as _builtins
 import copyreg as _copyreg
 import os as _os
@@ -12,13 +13,20 @@ import pickle as _pickle
 
 from . import _native
 from ._logging import logger
-from ._table import Table, _unknown_schema_type
+from ._table import _CAPTURED, Table, _unknown_schema_type
 from .exceptions import DuplicateTableError, TableNotFoundError
 
 __all__ = ["DictDB"]
 
 _DEBUG = 10
 _INFO = 20
+
+# Set by BackupManager around its `db.save(...)` call: the next built-in save in
+# this context is a full backup (python-api.md §13.2), which resets change
+# tracking in the same step as each table's snapshot. The built-in save clears
+# it when it starts, so only one save (a subclass's `super().save(...)`) acts
+# as the backup.
+_FULL_BACKUP = _contextvars.ContextVar("dictdb_rs_full_backup", default=False)
 
 
 def _emit(level, message, **extra):
@@ -173,8 +181,13 @@ class DictDB:
                 component="DictDB", op="save", path=path, format=fmt,
                 tables=len(self.tables),
             )
+        full_backup = _FULL_BACKUP.get()
+        if full_backup:
+            _FULL_BACKUP.set(False)
         if fmt == "json":
-            self._save_json(path)
+            self._save_json(path, full_backup)
+        elif fmt == "pickle" and full_backup:
+            self._backup_pickle(path)
         elif fmt == "pickle":
             _native.write_atomic(path, _pickle.dumps(self))
         else:
@@ -187,10 +200,13 @@ class DictDB:
                 tables=len(self.tables), records=records,
             )
 
-    def _save_json(self, path):
+    def _save_json(self, path, full_backup=False):
         """The JSON layout of §11.2 through the engine (without the GIL); each
-        table named by its ``db.tables`` key."""
+        table named by its ``db.tables`` key. A full backup captures the rows
+        and resets tracking in one step per table, and puts the tracking back
+        if the file cannot be written (§13.2)."""
         cores = []
+        names = []
         renamed = False
         for key, table in self.tables.items():
             if not isinstance(key, str):
@@ -204,17 +220,44 @@ class DictDB:
                     "dict, bytes, date, datetime, optionally | None)"
                 )
             core = table._core
+            names.append((core, key))
+            if full_backup:
+                continue
             if key != core.name:
                 # The file names a table by its key: save a copy under that name.
                 core = core.renamed(key)
                 renamed = True
             cores.append(core)
+        if full_backup:
+            catalog = self._catalog()
+            capture = catalog.capture_full()
+            try:
+                capture.write_json(path, names)
+            except BaseException:
+                catalog.put_back(capture)
+                raise
+            return
         if renamed:
             target = _native.DatabaseCore()
             target.sync(cores)
         else:
             target = self._catalog()
         target.save(path)
+
+    def _backup_pickle(self, path):
+        """A pickled full backup: every table's rows captured with its tracking
+        reset in one step, pickled from the capture, written atomically; the
+        tracking goes back if that fails (§13.2)."""
+        catalog = self._catalog()
+        capture = catalog.capture_full()
+        token = _CAPTURED.set(capture)
+        try:
+            _native.write_atomic(path, _pickle.dumps(self))
+        except BaseException:
+            catalog.put_back(capture)
+            raise
+        finally:
+            _CAPTURED.reset(token)
 
     @classmethod
     def load(cls, filename, file_format):

@@ -5,6 +5,7 @@ lock); Python code here only normalises arguments, logs and raises DictDB's
 exceptions.
 """
 
+import contextvars as _contextvars
 import copyreg as _copyreg
 import datetime as _dt
 import typing as _typing
@@ -22,6 +23,11 @@ __all__ = ["Table"]
 
 _DEBUG = 10
 _INFO = 20
+
+# A full backup's capture (`_native.BackupCapture`) while the built-in
+# `DictDB.save` pickles a database on a BackupManager's behalf: each table
+# pickles the rows captured with its tracking reset, not its current rows.
+_CAPTURED = _contextvars.ContextVar("dictdb_rs_backup_capture", default=None)
 
 
 def _emit(level, message, **extra):
@@ -116,6 +122,8 @@ class Table:
 
     ``Table(name, primary_key="id", schema=None)``; register it with
     ``db.tables[name] = table`` or create it with ``db.create_table``.
+    ``table_name`` is the name and ``primary_key`` the primary-key field; any
+    other attribute ``table.<name>`` is a `Field` for building predicates.
     """
 
     def __init__(self, name, primary_key="id", schema=None):
@@ -499,7 +507,9 @@ class Table:
         schema = None if spec is None else {
             f: f"{name} | None" if nullable else name for f, name, nullable in spec
         }
-        rows, next_pk, indexes = self._core.state()
+        captured = _CAPTURED.get()
+        state = None if captured is None else captured.state_for(self._core)
+        rows, next_pk, indexes = self._core.state() if state is None else state
         return {
             "table_name": self.table_name,
             "primary_key": self.primary_key,
