@@ -128,6 +128,10 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// Host code run during the operation (a validator, [`crate::host`])
+    /// failed; the host's own error is inside, unchanged.
+    #[error("{0}")]
+    Host(crate::host::HostError),
 }
 
 /// Why a value cannot be a primary key.

@@ -18,6 +18,7 @@
 pub mod catalog;
 pub mod column;
 pub mod error;
+pub mod host;
 pub mod index;
 pub mod record;
 pub mod schema;
@@ -26,6 +27,7 @@ pub mod value;
 
 pub use catalog::{Catalog, IndexName, RegistryBaseline, RegistryChanges};
 pub use error::{Error, KeyProblem, Result, SchemaError};
+pub use host::{HostError, HostValidator, Validation, with_validator};
 pub use index::{Index, IndexKind, PkIndex, Postings};
 pub use record::Record;
 pub use schema::{FieldType, Schema, SchemaField};

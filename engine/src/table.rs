@@ -1134,6 +1134,41 @@ impl TableData {
         Ok(())
     }
 
+    /// Validates the `index`-th new record of a write (with the automatic key
+    /// it is about to get): through the host validator when one is in force
+    /// ([`crate::host`]), else against the schema.
+    fn validate_new(
+        &self,
+        host: Option<&crate::host::HostValidator>,
+        index: usize,
+        record: &Record,
+        key: Option<&Value>,
+    ) -> Result<()> {
+        match host {
+            Some(h) => h(&crate::host::Validation::New { index, record, key }).map_err(Error::Host),
+            None => self.validate(record, key),
+        }
+    }
+
+    /// Validates the row at `pos` merged with `changes`: through the host
+    /// validator when one is in force, else against the schema (if any).
+    fn validate_merge(
+        &self,
+        host: Option<&crate::host::HostValidator>,
+        pos: u32,
+        changes: &Record,
+    ) -> Result<()> {
+        match host {
+            Some(h) => h(&crate::host::Validation::Merge {
+                stored: &self.record(pos),
+                changes,
+            })
+            .map_err(Error::Host),
+            None if self.schema.is_some() => self.validate(&self.record(pos).merged(changes), None),
+            None => Ok(()),
+        }
+    }
+
     fn validate(&self, record: &Record, key: Option<&Value>) -> Result<()> {
         let Some(schema) = &self.schema else {
             return Ok(());
@@ -1177,11 +1212,16 @@ impl TableData {
         }
         let mut assigner = KeyAssigner::new(self);
         let mut keys: Vec<(Value, bool)> = Vec::with_capacity(records.len());
-        for rec in &records {
+        let host = if validate {
+            crate::host::current()
+        } else {
+            None
+        };
+        for (i, rec) in records.iter().enumerate() {
             self.check_nesting(rec.iter())?;
             let (key, auto) = assigner.next(rec.get(&self.primary_key))?;
             if validate {
-                self.validate(rec, auto.then_some(&key))?;
+                self.validate_new(host.as_deref(), i, rec, auto.then_some(&key))?;
             }
             keys.push((key, auto));
         }
@@ -1405,9 +1445,7 @@ impl TableData {
             OnConflict::Ignore => Ok((key, UpsertAction::Ignored)),
             OnConflict::Update => {
                 self.check_nesting(record.iter())?;
-                if self.schema.is_some() {
-                    self.validate(&self.record(pos).merged(&record), None)?;
-                }
+                self.validate_merge(crate::host::current().as_deref(), pos, &record)?;
                 let old = self.apply_changes(pos, &record, true);
                 self.rekey(old.map(|k| (pos, k)).into_iter().collect());
                 self.tracking.version += 1;
@@ -1443,9 +1481,12 @@ impl TableData {
                 return Err(self.duplicate(new_key));
             }
         }
-        if validate && self.schema.is_some() {
-            for &p in positions {
-                self.validate(&self.record(p).merged(changes), None)?;
+        if validate {
+            let host = crate::host::current();
+            if host.is_some() || self.schema.is_some() {
+                for &p in positions {
+                    self.validate_merge(host.as_deref(), p, changes)?;
+                }
             }
         }
         // Indexes on changed fields are maintained per bucket, not per row: every
@@ -1525,9 +1566,12 @@ impl TableData {
                 return Err(self.duplicate(k));
             }
         }
-        if validate && self.schema.is_some() {
-            for (pos, changes) in rows {
-                self.validate(&self.record(*pos).merged(changes), None)?;
+        if validate {
+            let host = crate::host::current();
+            if host.is_some() || self.schema.is_some() {
+                for (pos, changes) in rows {
+                    self.validate_merge(host.as_deref(), *pos, changes)?;
+                }
             }
         }
         // Apply (infallible).
