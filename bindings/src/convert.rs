@@ -12,7 +12,7 @@
 //! built by calling the classes, which are looked up once.
 
 use dictdb_engine::value::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use dictdb_engine::{Name, Record, Value};
+use dictdb_engine::{Name, Record, RowRef, Value, ValueRef};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -481,6 +481,26 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyD
     let dict = PyDict::new(py);
     for (k, v) in r.iter() {
         dict.set_item(&**k, to_py(py, v)?)?;
+    }
+    Ok(dict)
+}
+
+/// A stored row as a new `dict`, fields in stored order: the same dict
+/// [`record_to_py`] gives for the row's record, built without copying the row
+/// first (what a Python callable in `where=` receives).
+pub fn row_to_py<'py>(py: Python<'py>, row: RowRef<'_>) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in row.iter() {
+        let obj = match v {
+            ValueRef::Null => py.None().into_bound(py),
+            ValueRef::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+            ValueRef::Int(i) => i.into_pyobject(py)?.into_any(),
+            ValueRef::Float(f) => PyFloat::new(py, f).into_any(),
+            ValueRef::Str(s) => PyString::new(py, s).into_any(),
+            ValueRef::Bytes(b) => PyBytes::new(py, b).into_any(),
+            other => to_py(py, &other.to_owned())?,
+        };
+        dict.set_item(&**k, obj)?;
     }
     Ok(dict)
 }

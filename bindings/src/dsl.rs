@@ -18,20 +18,34 @@
 //! | `("py", callable)` | a Python callable combined with `&` / `\|` |
 //!
 //! Constants are plain Python values, already normalised by [`dsl_value`] when
-//! the Python side built the tree. A `("py", …)` node cannot become an engine
-//! expression yet (there is no per-row Python hook): [`to_expr`] refuses it
-//! with `NotImplementedError`, and `PredicateExpr.__call__` evaluates such a
-//! tree in Python, handing the callable-free parts to [`eval_predicate`].
+//! the Python side built the tree. A `("py", callable)` node becomes an
+//! [`Expr::Host`]: the engine calls it on each row it tests, under the table's
+//! lock, on the calling thread. The table methods run the engine without the
+//! GIL (`py.detach`); the hook re-attaches only for the call
+//! (`Python::attach`), so no thread ever waits for a table lock while holding
+//! the GIL (python-api.md §10). The callable receives a new `dict` of the row
+//! (values as §3.1 reads them back) and its result's truth is `bool(result)`.
+//! Inside `&` it is called only on rows the left operand accepts, inside `|`
+//! only on rows it rejects (Python's short-circuit; see `dictdb_query::host`).
+//! An exception it raises, or that `bool()` raises, travels through the
+//! engine as a `dictdb_engine::Error::Host` carrying the `PyErr`, and comes
+//! out of the query as that same exception object ([`crate::errors`]); update
+//! and delete find every matching row before changing anything, so a failing
+//! callable changes nothing.
+//!
+//! `PredicateExpr.__call__` evaluates a tree holding callables in Python (with
+//! the same short-circuit), handing the callable-free parts to
+//! [`eval_predicate`].
 //!
 //! The functions registered by [`register`] (`_native.dsl_value`,
 //! `_native.eval_predicate`, `_native.copy_record`) serve `dictdb_rs._dsl`.
 
-use dictdb_query::{Expr, col};
-use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
+use dictdb_query::{Expr, HostError, HostPredicate, QueryError, col};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use crate::convert::{Path, record_to_py, to_py, to_record, to_value};
+use crate::convert::{Path, record_to_py, row_to_py, to_py, to_record, to_value};
 use crate::errors;
 
 /// A predicate tree as an engine expression.
@@ -109,17 +123,29 @@ pub fn to_expr(ir: &Bound<'_, PyAny>) -> PyResult<Expr> {
         "and" => to_expr(&t.get_item(1)?)?.and(to_expr(&t.get_item(2)?)?),
         "or" => to_expr(&t.get_item(1)?)?.or(to_expr(&t.get_item(2)?)?),
         "not" => !to_expr(&t.get_item(1)?)?,
-        "py" => {
-            return Err(PyNotImplementedError::new_err(
-                "Python callables in where= are not supported yet",
-            ));
-        }
+        "py" => host(t.get_item(1)?.unbind()),
         other => {
             return Err(PyTypeError::new_err(format!(
                 "unknown predicate node {other:?}"
             )));
         }
     })
+}
+
+/// A Python callable as an engine condition (see the module docs): called with
+/// a new dict of each row it tests, re-attached to the interpreter for the
+/// call; true when `bool(result)` is. Its exception (or `bool()`'s) is carried
+/// as the payload of a [`HostError`].
+fn host(callable: Py<PyAny>) -> Expr {
+    Expr::Host(HostPredicate::new(move |row| {
+        Python::attach(|py| {
+            let call = || -> PyResult<bool> {
+                let record = row_to_py(py, row)?;
+                callable.bind(py).call1((record,))?.is_truthy()
+            };
+            call().map_err(|e| HostError::new(e.to_string(), e))
+        })
+    }))
 }
 
 /// `dsl_value(value, field)`: a predicate constant converted like a stored
@@ -161,10 +187,10 @@ fn eval_predicate(tree: &Bound<'_, PyAny>, record: &Bound<'_, PyAny>) -> PyResul
     data.insert(record, false)
         .map_err(|e| errors::engine(py, e))?;
     let pos = data.positions().next().expect("the row just inserted");
-    let truth = expr
-        .bind(&data)
-        .truth(&data, pos)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let truth = expr.bind(&data).truth(&data, pos).map_err(|e| match e {
+        QueryError::Engine(e @ dictdb_engine::Error::Host(_)) => errors::engine(py, e),
+        other => PyValueError::new_err(other.to_string()),
+    })?;
     Ok(truth == Some(true))
 }
 

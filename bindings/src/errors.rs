@@ -96,6 +96,12 @@ fn engine_as(py: Python<'_>, e: &EngineError, message: String) -> PyErr {
         EngineError::TableNotFound { .. } => new_err(py, Kind::TableNotFound, message),
         EngineError::Schema(_) => new_err(py, Kind::SchemaValidation, message),
         EngineError::NestedTooDeep { .. } => PyValueError::new_err(message),
+        // Host code's own exception, unchanged (§4): a `validate_record`
+        // override, a Python callable in `where=`.
+        EngineError::Host(h) => match h.downcast_ref::<PyErr>() {
+            Some(err) => err.clone_ref(py),
+            None => new_err(py, Kind::DictDB, message),
+        },
         EngineError::InvalidKey { reason, .. } => match reason {
             KeyProblem::Unhashable => PyTypeError::new_err(message),
             _ => PyValueError::new_err(message),

@@ -20,6 +20,69 @@ use crate::convert::{
 use crate::dsl::to_expr;
 use crate::errors;
 
+/// What a host validator (a Python `validate_record` override) is shown: the
+/// caller's own objects, so `isinstance` checks see the values as passed
+/// (python-api.md §6.3).
+enum Given {
+    /// The record of a single insert or an upsert, or an update's changes.
+    One(Py<PyDict>),
+    /// The records of a bulk insert.
+    Many(Py<PyList>),
+}
+
+/// The engine's host validator calling `validator(record)` with the GIL
+/// re-acquired, under the table's write lock (python-api.md §6.3, §10): a new
+/// record is the caller's dict (plus the automatic key it gets), a merge is
+/// the stored row overlaid with the caller's dict. The validator's exception
+/// comes back unchanged.
+fn host_validator(
+    validator: Option<&Bound<'_, PyAny>>,
+    given: Given,
+    primary_key: &str,
+) -> Option<Arc<dictdb_engine::HostValidator>> {
+    use dictdb_engine::{HostError, Validation};
+    let validator = validator.filter(|v| !v.is_none())?.clone().unbind();
+    let pk = primary_key.to_owned();
+    Some(Arc::new(move |v: &Validation<'_>| {
+        Python::attach(|py| {
+            let run = || -> PyResult<()> {
+                let record = match v {
+                    Validation::New { index, key, .. } => {
+                        let source = match &given {
+                            Given::One(d) => d.bind(py).clone(),
+                            Given::Many(l) => l.bind(py).get_item(*index)?.cast_into::<PyDict>()?,
+                        };
+                        let d = source.copy()?;
+                        if let Some(k) = key {
+                            d.set_item(&pk, to_py(py, k)?)?;
+                        }
+                        d
+                    }
+                    Validation::Merge { stored, .. } => {
+                        let d = record_to_py(py, stored)?;
+                        if let Given::One(changes) = &given {
+                            d.update(changes.bind(py).as_mapping())?;
+                        }
+                        d
+                    }
+                };
+                validator.bind(py).call1((record,))?;
+                Ok(())
+            };
+            run().map_err(|e| HostError::new(e.to_string(), e))
+        })
+    }))
+}
+
+/// Runs `f` (a write, without the GIL) with `validator` standing in for the
+/// schema check, if there is one.
+fn validated<R>(validator: Option<Arc<dictdb_engine::HostValidator>>, f: impl FnOnce() -> R) -> R {
+    match validator {
+        Some(v) => dictdb_engine::with_validator(v, f),
+        None => f(),
+    }
+}
+
 /// An engine table. Python's `Table` wraps one.
 #[pyclass(module = "dictdb_rs._native", frozen)]
 pub struct TableCore {
@@ -245,25 +308,34 @@ impl TableCore {
 
     /// Inserts one record (validated unless `validate` is false); writes an
     /// auto-assigned key into the caller's dict once the insert succeeded.
+    #[pyo3(signature = (record, validate, validator=None))]
     fn insert<'py>(
         &self,
         py: Python<'py>,
         record: &Bound<'py, PyAny>,
         validate: bool,
+        validator: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let r = to_record(record)?;
         let dict = record.cast::<PyDict>()?;
         let auto = self.auto_key(dict)?;
         let table = &self.table;
+        let host = host_validator(
+            validator,
+            Given::One(dict.clone().unbind()),
+            table.primary_key(),
+        );
         let key = py
             .detach(|| {
-                if validate {
-                    table.insert(r)
-                } else {
-                    table
-                        .insert_many_unvalidated(vec![r])
-                        .map(|mut k| k.remove(0))
-                }
+                validated(host, || {
+                    if validate {
+                        table.insert(r)
+                    } else {
+                        table
+                            .insert_many_unvalidated(vec![r])
+                            .map(|mut k| k.remove(0))
+                    }
+                })
             })
             .map_err(|e| errors::facade(py, e))?;
         let key = to_py(py, &key)?;
@@ -275,11 +347,13 @@ impl TableCore {
 
     /// Inserts a list of records, all or nothing; returns their keys in order
     /// and writes auto-assigned keys into the callers' dicts on success.
+    #[pyo3(signature = (records, validate, validator=None))]
     fn insert_many<'py>(
         &self,
         py: Python<'py>,
         records: &Bound<'py, PyList>,
         validate: bool,
+        validator: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let mut rs = Vec::with_capacity(records.len());
         let mut auto = Vec::with_capacity(records.len());
@@ -291,13 +365,20 @@ impl TableCore {
             rs.push(r);
         }
         let table = &self.table;
+        let host = host_validator(
+            validator,
+            Given::Many(records.clone().unbind()),
+            table.primary_key(),
+        );
         let keys = py
             .detach(|| {
-                if validate {
-                    table.insert_many(rs)
-                } else {
-                    table.insert_many_unvalidated(rs)
-                }
+                validated(host, || {
+                    if validate {
+                        table.insert_many(rs)
+                    } else {
+                        table.insert_many_unvalidated(rs)
+                    }
+                })
             })
             .map_err(|e| errors::facade(py, e))?;
         let out = PyList::empty(py);
@@ -313,11 +394,13 @@ impl TableCore {
     }
 
     /// Inserts or merges one record; returns `(key, action)`.
+    #[pyo3(signature = (record, on_conflict, validator=None))]
     fn upsert<'py>(
         &self,
         py: Python<'py>,
         record: &Bound<'py, PyAny>,
         on_conflict: &str,
+        validator: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, &'static str)> {
         let on_conflict = match on_conflict {
             "update" => OnConflict::Update,
@@ -333,8 +416,13 @@ impl TableCore {
         let dict = record.cast::<PyDict>()?;
         let auto = self.auto_key(dict)?;
         let table = &self.table;
+        let host = host_validator(
+            validator,
+            Given::One(dict.clone().unbind()),
+            table.primary_key(),
+        );
         let (key, action) = py
-            .detach(|| table.upsert(r, on_conflict))
+            .detach(|| validated(host, || table.upsert(r, on_conflict)))
             .map_err(|e| errors::facade(py, e))?;
         let key = to_py(py, &key)?;
         if auto && action == UpsertAction::Inserted {
@@ -407,13 +495,15 @@ impl TableCore {
 
     /// Merges `changes` into every row matching `where` (every row for `None`),
     /// atomically; returns the number of rows matched.
-    #[pyo3(signature = (changes, r#where=None))]
+    #[pyo3(signature = (changes, r#where=None, validator=None))]
     fn update(
         &self,
         py: Python<'_>,
         changes: &Bound<'_, PyAny>,
         r#where: Option<&Bound<'_, PyAny>>,
+        validator: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
+        let given = changes.cast::<PyDict>().map(|d| d.clone().unbind()).ok();
         let changes = to_record(changes)?;
         if let Some(Value::Null) = changes.get(self.table.primary_key()) {
             return Err(PyValueError::new_err(format!(
@@ -424,7 +514,9 @@ impl TableCore {
         }
         let filter = Self::where_expr(r#where)?;
         let table = &self.table;
-        py.detach(|| table.update_where(filter.as_ref(), changes))
+        let host =
+            given.and_then(|g| host_validator(validator, Given::One(g), table.primary_key()));
+        py.detach(|| validated(host, || table.update_where(filter.as_ref(), changes)))
             .map_err(|e| errors::facade(py, e))
     }
 

@@ -25,10 +25,6 @@ UTC = dt.timezone.utc
 PLUS2 = dt.timezone(dt.timedelta(hours=2))
 
 
-def _has_py(ir):
-    return _dsl._has_py(ir)
-
-
 def _fields(ir, out):
     tag = ir[0]
     if tag in ("and", "or"):
@@ -52,18 +48,17 @@ def table_of(rows, indexes=(), pk="_pk"):
 
 
 def m(pred, record):
-    """``pred(record)``, checked to be exactly True/False and (for callable-free
-    predicates) to agree with a query over a one-row table: a scan, and with a
-    hash or a sorted index on every field the predicate or the record names."""
+    """``pred(record)``, checked to be exactly True/False and to agree with a
+    query over a one-row table: a scan, and with a hash or a sorted index on
+    every field the predicate or the record names."""
     got = pred(record)
     assert got is True or got is False
     ir = pred._ir
-    if not _has_py(ir):
-        fields = sorted(_fields(ir, set(record)))
-        for kind in (None, "hash", "sorted"):
-            idx = [(f, kind) for f in fields] if kind else []
-            t = table_of([record], idx)
-            assert len(t.select(_where_tree(pred))) == int(got), (kind, pred, record)
+    fields = sorted(_fields(ir, set(record)))
+    for kind in (None, "hash", "sorted"):
+        idx = [(f, kind) for f in fields] if kind else []
+        t = table_of([record], idx)
+        assert len(t.select(_where_tree(pred))) == int(got), (kind, pred, record)
     return got
 
 
@@ -907,16 +902,16 @@ class TestPredicateExpr:
         with pytest.raises(Boom):
             ((F == 1) & boom)({"f": 1})
 
-    def test_callable_not_supported_in_queries_yet(self):
-        t = table_of([{"f": 1}])
-        for p in ((F == 1) & (lambda r: True), ~((F == 1) | (lambda r: True))):
-            with pytest.raises(NotImplementedError, match="Python callables"):
-                t.select(_where_tree(p))
-            with pytest.raises(NotImplementedError):
-                t.delete(_where_tree(p))
-            with pytest.raises(NotImplementedError):
-                t.update({"x": 1}, _where_tree(p))
-        assert t.select() == [{"f": 1, "_pk": 1}]
+    def test_callable_in_queries(self):
+        """Callables run in table queries too (more in test_callables.py)."""
+        t = table_of([{"f": 1}, {"f": 2}, {"f": 1, "g": 1}])
+        p = (F == 1) & (lambda r: "g" not in r)
+        assert t.select(_where_tree(p)) == [{"f": 1, "_pk": 1}]
+        q = ~((F == 1) | (lambda r: r["f"] > 5))
+        assert t.select(_where_tree(q)) == [{"f": 2, "_pk": 2}]
+        assert t.update({"x": 1}, _where_tree(p)) == 1
+        assert t.delete(_where_tree(q)) == 1
+        assert t.select() == [{"f": 1, "_pk": 1, "x": 1}, {"f": 1, "g": 1, "_pk": 3}]
 
     @pytest.mark.parametrize("bad", [1, "x", None, Field("g"), [F == 1]])
     def test_non_predicate_operand(self, bad):
@@ -1429,7 +1424,23 @@ def leaves(draw):
 def predicates(draw, depth=3):
     if depth == 0 or draw(st.integers(0, 2)) == 0:
         return draw(leaves())
-    kind = draw(st.sampled_from(["&", "|", "~", "And", "Or", "Not", "Condition"]))
+    kind = draw(st.sampled_from(["&", "|", "~", "And", "Or", "Not", "Condition", "&py", "|py"]))
+    if kind in ("&py", "|py"):
+        # A Python callable as the right operand: it answers as the reference of
+        # another predicate (with truthy or falsy non-bool values too), and it
+        # raises if asked about a row Python's `and` / `or` would not ask about.
+        (a, ra), (_, rb) = draw(predicates(depth - 1)), draw(predicates(depth - 1))
+        truthy = draw(st.sampled_from([(True, False), (1, 0), ("yes", ""), ([0], [])]))
+        conj = kind == "&py"
+
+        def cb(r):
+            if bool(ra(r)) is not conj:
+                raise AssertionError(f"callable asked about {r!r} against short-circuit")
+            return truthy[0] if rb(r) else truthy[1]
+
+        if conj:
+            return a & cb, lambda r: bool(ra(r) and rb(r))
+        return a | cb, lambda r: bool(ra(r) or rb(r))
     if kind in ("~", "Not", "Condition"):
         p, ref = draw(predicates(depth - 1))
         if kind == "~":

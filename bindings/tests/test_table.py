@@ -168,6 +168,75 @@ def test_validate_record_override_is_used():
     assert calls
 
 
+def test_override_sees_the_real_record_and_its_exception_unchanged():
+    seen = []
+    boom = KeyError("custom failure")
+
+    class Audited(Table):
+        def validate_record(self, record):
+            seen.append(dict(record))
+            if record.get("n") == 13:
+                raise boom
+
+    class Tag(str):
+        pass
+
+    t = Audited("t", schema={"name": str, "n": int})
+    t.insert({"name": Tag("a"), "n": 1})
+    assert seen[-1] == {"name": "a", "n": 1, "id": 1}, "the auto pk it is about to get"
+    assert t.insert([{"name": "b", "n": 2}, {"id": 9, "name": "c", "n": 3}]) == [2, 9]
+    assert seen[-2:] == [{"name": "b", "n": 2, "id": 2}, {"id": 9, "name": "c", "n": 3}]
+    # The record as the caller passed it: subclass instances reach the override.
+    t.upsert({"id": 1, "name": Tag("z")})
+    assert type(seen[-1]["name"]) is Tag and seen[-1] == {"id": 1, "name": "z", "n": 1}
+    t.update({"n": 5}, where=t.name == "b")
+    assert seen[-1] == {"id": 2, "name": "b", "n": 5}, "stored row overlaid with the changes"
+    before = t.all()
+    with pytest.raises(KeyError) as e:
+        t.update({"n": 13})
+    assert e.value is boom, "the override's own exception object"
+    with pytest.raises(KeyError):
+        t.upsert({"id": 9, "n": 13})
+    with pytest.raises(KeyError):
+        t.insert([{"name": "x", "n": 4}, {"name": "y", "n": 13}])
+    assert t.all() == before
+
+
+def test_override_runs_under_the_write_lock():
+    """The merged record an override sees is the row as it is when the write
+    applies: concurrent increments through update never validate a stale row."""
+    import threading
+
+    seen = []
+    lock = threading.Lock()
+
+    class Recording(Table):
+        def validate_record(self, record):
+            with lock:
+                seen.append(record["who"])
+
+    r = Recording("r", schema={"n": int, "who": str})
+    r.insert({"id": 1, "n": 0, "who": "start"})
+    errors = []
+
+    def writer(name):
+        try:
+            for i in range(50):
+                r.upsert({"id": 1, "who": f"{name}{i}"})
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(c,)) for c in "abcd"]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    # 1 insert + 200 upserts validated, each exactly once.
+    assert len(seen) == 201
+    assert r.get(1)["who"] == seen[-1], "the last validated record is the one stored"
+
+
 # -- §6.4 insert ----------------------------------------------------------------------
 
 

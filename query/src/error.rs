@@ -6,7 +6,9 @@ use dictdb_engine::Value;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
-    /// An engine error (a write inside an UPDATE or DELETE).
+    /// An engine error (a write inside an UPDATE or DELETE), or a host
+    /// predicate's error ([`crate::Expr::Host`]: `dictdb_engine::Error::Host`,
+    /// the host's own error inside, unchanged).
     #[error(transparent)]
     Engine(#[from] dictdb_engine::Error),
     /// `+ - *` or SUM overflowed 64-bit integers.

@@ -22,6 +22,7 @@ use dictdb_engine::{Name, TableData, Value, ValueRef};
 
 use crate::error::{QueryError, Result};
 use crate::func::Func;
+use crate::host::HostPredicate;
 use crate::like::LikePattern;
 
 /// A truth value: `Some(true)`, `Some(false)` or unknown (`None`).
@@ -244,6 +245,10 @@ pub enum Expr<C = Name> {
         /// The ELSE value (`None`: NULL).
         otherwise: Option<Box<Expr<C>>>,
     },
+    /// A condition the host evaluates on each row (a Python callable in
+    /// `where=`): true or false, never unknown; never index-pushable; never
+    /// produced by SQL. See [`crate::host`].
+    Host(HostPredicate),
 }
 
 /// An expression bound to one table's columns.
@@ -439,8 +444,19 @@ impl Expr {
     }
 
     /// Both (DSL `&`).
+    ///
+    /// When `other` holds a host predicate ([`Expr::Host`]), `self` is made
+    /// two-valued first (`x` becomes `x IS TRUE`, conjunct by conjunct): this
+    /// selects the same rows, but a row where `self` is unknown now stops the
+    /// conjunction in row-by-row evaluation too, so the host predicate is asked
+    /// only about rows `self` accepts, like the right operand of Python's `and`.
     pub fn and(self, other: Expr) -> Expr {
-        let mut parts = match self {
+        let left = if other.has_host() {
+            self.two_valued()
+        } else {
+            self
+        };
+        let mut parts = match left {
             Expr::And(v) => v,
             e => vec![e],
         };
@@ -449,6 +465,19 @@ impl Expr {
             e => parts.push(e),
         }
         Expr::And(parts)
+    }
+
+    /// The same condition, never unknown: true where `self` is true, false
+    /// elsewhere (an AND conjunct by conjunct, to stay flat).
+    fn two_valued(self) -> Expr {
+        match self {
+            Expr::And(parts) => Expr::And(parts.into_iter().map(Expr::two_valued).collect()),
+            e @ (Expr::IsTrue(_) | Expr::IsNull(_) | Expr::Host(_)) => e,
+            Expr::Not(inner) if matches!(*inner, Expr::IsTrue(_) | Expr::IsNull(_)) => {
+                Expr::Not(inner)
+            }
+            e => Expr::IsTrue(boxed(e)),
+        }
     }
 
     /// Either (DSL `|`).
@@ -544,6 +573,7 @@ impl<C> Expr<C> {
             },
             Expr::Neg(e) => Expr::Neg(b(e, f)),
             Expr::Param(i) => Expr::Param(*i),
+            Expr::Host(h) => Expr::Host(h.clone()),
             Expr::Call { func, args } => Expr::Call {
                 func: *func,
                 args: args.iter().map(|e| e.map_columns(f)).collect(),
@@ -566,7 +596,7 @@ impl<C> Expr<C> {
     /// The direct subexpressions, in order.
     pub fn children(&self) -> Vec<&Expr<C>> {
         match self {
-            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) => Vec::new(),
+            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) | Expr::Host(_) => Vec::new(),
             Expr::Cmp { left, right, .. } | Expr::Arith { left, right, .. } => {
                 vec![left, right]
             }
@@ -616,7 +646,7 @@ impl<C> Expr<C> {
             .into_iter();
         let mut next = || Box::new(kids.next().expect("one rewritten child per child"));
         Ok(match self {
-            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) => self.clone(),
+            Expr::Column(_) | Expr::Literal(_) | Expr::Param(_) | Expr::Host(_) => self.clone(),
             Expr::Cmp { op, .. } => Expr::Cmp {
                 op: *op,
                 left: next(),
@@ -678,6 +708,15 @@ impl<C> Expr<C> {
                 otherwise: otherwise.as_ref().map(|_| next()),
             },
         })
+    }
+
+    /// Whether a host predicate ([`Expr::Host`]) occurs anywhere in the
+    /// expression.
+    pub fn has_host(&self) -> bool {
+        match self {
+            Expr::Host(_) => true,
+            e => e.children().into_iter().any(Expr::has_host),
+        }
     }
 
     /// The column this expression is, if it is a bare column.
@@ -908,6 +947,10 @@ impl BoundExpr {
             }
             Expr::IsNull(e) => Some(e.eval_datum(data, pos)?.get().is_null()),
             Expr::IsTrue(e) => Some(e.truth(data, pos)? == Some(true)),
+            Expr::Host(h) => Some(
+                h.test(data.row(pos))
+                    .map_err(|e| QueryError::Engine(dictdb_engine::Error::Host(e)))?,
+            ),
             Expr::Not(e) => e.truth(data, pos)?.map(|b| !b),
             Expr::And(parts) => {
                 let mut out = Some(true);
@@ -1144,6 +1187,7 @@ impl<C: fmt::Display> fmt::Display for Expr<C> {
             Expr::Arith { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
             Expr::Neg(e) => write!(f, "-{e}"),
             Expr::Param(i) => write!(f, "${}", i + 1),
+            Expr::Host(h) => write!(f, "{h}"),
             Expr::Call { func, args } => {
                 write!(f, "{}(", func.name())?;
                 list(f, args, ", ")?;

@@ -28,6 +28,7 @@ pub mod exec;
 pub mod expr;
 pub mod filter;
 pub mod func;
+pub mod host;
 pub mod like;
 pub mod plan;
 pub mod planner;
@@ -38,6 +39,7 @@ pub use error::{QueryError, Result};
 pub use exec::execute;
 pub use expr::{ArithOp, BoundExpr, CmpOp, Expr, StrOp, Tri, col, lit};
 pub use func::Func;
+pub use host::{HostError, HostFn, HostPredicate};
 pub use like::LikePattern;
 pub use plan::{Access, KeyRange, OrderKey, OrderStrategy, Plan, Query};
 pub use planner::{

@@ -6,8 +6,14 @@ top of ``bindings/src/dsl.rs``) whose constants were converted like stored value
 when it was built. The engine runs it as one expression; ``pred(record)``
 evaluates it on a single dict with exactly the engine's semantics
 (``_native.eval_predicate``). A Python callable combined with ``&`` / ``|`` is a
-``("py", callable)`` node: ``pred(record)`` evaluates such trees in Python around
-the native parts; table queries do not support them yet.
+``("py", callable)`` node. In table queries (select, update, delete, aggregate,
+export_csv) the engine calls it on each row it tests, under the table's lock,
+with a new dict of the row; ``bool()`` of its result decides, and an exception
+it raises comes out of the query unchanged (update and delete then change
+nothing). ``pred(record)`` evaluates such trees in Python around the native
+parts. Both short-circuit like Python's ``and`` / ``or``: the callable is never
+called on a row the left operand of its ``&`` rejects or the left operand of its
+``|`` accepts. A bare callable is not a valid ``where=`` (python-api.md §4).
 """
 
 from . import _native
@@ -51,7 +57,8 @@ class Field:
     """A field of a table, as returned by ``table.<name>``: its comparison
     operators and methods build ``PredicateExpr`` objects (python-api.md §7.1).
 
-    ``v`` below is ``record.get(name)``; a missing field reads as ``None``.
+    ``name`` is the field's name. ``v`` below is ``record.get(name)``; a
+    missing field reads as ``None``.
     Constants are converted like stored values when the predicate is built, so
     an unsupported constant raises ``TypeError`` at once.
     """
@@ -331,9 +338,9 @@ class PredicateExpr:
 class Condition:
     """A ``PredicateExpr`` wrapped for use as ``where=`` (python-api.md §7.4).
 
-    Wrapping is optional (``where=`` also takes a bare ``PredicateExpr``). A
-    Condition is callable like its predicate, always truthy, and ``&``, ``|``,
-    ``~`` on it build Conditions.
+    ``condition`` is the wrapped predicate. Wrapping is optional (``where=``
+    also takes a bare ``PredicateExpr``). A Condition is callable like its
+    predicate, always truthy, and ``&``, ``|``, ``~`` on it build Conditions.
     """
 
     __slots__ = ("condition",)

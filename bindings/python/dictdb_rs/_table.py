@@ -234,19 +234,16 @@ class Table:
         if batch_size is not None and batch_size < 0:
             raise ValueError(f"batch_size must not be negative, got {batch_size}")
         validate = not skip_validation and self._schema is not None
-        native_validate = validate and not self._custom_validation()
+        # An override (or a schema of types only Python can check) is called
+        # by the engine under the write lock, after the pk is assigned (§6.3).
+        validator = self.validate_record if validate and self._custom_validation() else None
         if isinstance(record, list):
             if logger._enabled(_DEBUG):
                 _emit(_DEBUG, 
                     f"[INSERT] Inserting {len(record)} records into '{self.table_name}'",
                     table=self.table_name, op="insert_many", count=len(record),
                 )
-            if validate and not native_validate:
-                for r in record:
-                    if not isinstance(r, dict):
-                        raise TypeError(f"a record must be a dict, not {type(r).__name__}")
-                    self.validate_record(r)
-            pks = self._core.insert_many(record, native_validate)
+            pks = self._core.insert_many(record, validate, validator)
             if logger._enabled(_INFO):
                 _emit(_INFO, 
                     f"Inserted {len(pks)} records into '{self.table_name}'",
@@ -260,25 +257,13 @@ class Table:
                 f"[INSERT] Inserting record into '{self.table_name}'",
                 table=self.table_name, op="insert",
             )
-        if validate and not native_validate:
-            self._validate_with_key(record)
-        pk = self._core.insert(record, native_validate)
+        pk = self._core.insert(record, validate, validator)
         if logger._enabled(_INFO):
             _emit(_INFO, 
                 f"Inserted record into '{self.table_name}'",
                 table=self.table_name, op="insert", pk=pk,
             )
         return pk
-
-    def _validate_with_key(self, record):
-        """Python validation of a record whose pk may still be auto-assigned: the
-        schema's pk field is an int the engine fills in."""
-        if record.get(self.primary_key) is None:
-            probe = dict(record)
-            probe[self.primary_key] = 0
-            self.validate_record(probe)
-        else:
-            self.validate_record(record)
 
     def upsert(self, record, on_conflict="update"):
         """Inserts the record, or on a taken pk updates / ignores / raises (§6.5);
@@ -294,16 +279,9 @@ class Table:
                 f"[UPSERT] Upserting record into '{self.table_name}'",
                 table=self.table_name, op="upsert",
             )
-        if self._schema is not None and self._custom_validation():
-            pk = record.get(self.primary_key)
-            existing = None if pk is None else self._core.get(pk)
-            if existing is None:
-                self._validate_with_key(record)
-            elif on_conflict == "update":
-                merged = dict(existing)
-                merged.update(record)
-                self.validate_record(merged)
-        pk, action = self._core.upsert(record, on_conflict)
+        custom = self._schema is not None and self._custom_validation()
+        pk, action = self._core.upsert(record, on_conflict,
+                                       self.validate_record if custom else None)
         if logger._enabled(_INFO):
             _emit(_INFO, 
                 f"Upserted record into '{self.table_name}' ({action})",
@@ -322,12 +300,8 @@ class Table:
                 f"[UPDATE] Updating records in '{self.table_name}'",
                 table=self.table_name, op="update",
             )
-        if self._schema is not None and self._custom_validation():
-            for row in self._core.select(tree):
-                merged = dict(row)
-                merged.update(changes)
-                self.validate_record(merged)
-        count = self._core.update(changes, tree)
+        custom = self._schema is not None and self._custom_validation()
+        count = self._core.update(changes, tree, self.validate_record if custom else None)
         if count == 0:
             raise RecordNotFoundError(f"no record in table '{self.table_name}' matches the update")
         if logger._enabled(_INFO):
