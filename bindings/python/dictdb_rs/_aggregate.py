@@ -10,7 +10,9 @@ __all__ = ["Count", "Sum", "Avg", "Min", "Max"]
 
 
 class Agg:
-    """The base class of the five aggregates (not exported)."""
+    """The base class of the five aggregates (not exported); only its
+    instances are accepted by ``Table.aggregate``. ``field`` is the field
+    aggregated (None for ``Count()``, which counts rows)."""
 
     _func = ""
 

@@ -86,8 +86,9 @@ class _Buckets(Mapping):
 
 
 class HashIndex:
-    """A hash index on a field: ``index`` maps each value to the set of pks
-    holding it (live; equal values share a bucket, empty buckets disappear)."""
+    """A hash index on the field ``field``: ``index`` maps each value to the
+    set of pks holding it (live; equal values share a bucket, empty buckets
+    disappear)."""
 
     def __init__(self, core, field):
         self.field = field
@@ -98,7 +99,9 @@ class HashIndex:
 
 
 class SortedIndex:
-    """A sorted (B-tree) index on a field."""
+    """A sorted (B-tree) index on the field ``field``, queried with
+    ``search``; it has no ``index`` attribute (that is how programs tell it
+    from a `HashIndex`)."""
 
     def __init__(self, core, field):
         self.field = field

@@ -1,4 +1,8 @@
-"""Typing aliases at DictDB's path `dictdb.core.types`."""
+"""Typing aliases at DictDB's path ``dictdb.core.types`` (python-api.md §2).
+
+``Record`` (``dict[str, Any]``) is a row: field name to value. ``Schema``
+(``dict[str, type]``) maps each field of a table's schema to its type.
+"""
 
 from typing import Any, Dict
 
