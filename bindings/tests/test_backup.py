@@ -536,3 +536,31 @@ class TestRestore:
         r = restored.get_table("log")
         assert sorted(x["id"] for x in r.select(where=r.writer == 1)) == sorted(
             x["id"] for x in log.select(where=log.writer == 1))
+
+
+class TestProcessLifetime:
+    def test_a_started_manager_needs_no_reference_and_exit_is_clean(self, tmp_path):
+        """``BackupManager(...).start()`` keeps backing up (as DictDB's thread
+        keeps its manager alive), and an interpreter exiting while backups run
+        back to back stops the thread first: exit code 0, no abort or hang."""
+        import subprocess
+        import sys
+        import textwrap
+
+        code = textwrap.dedent(f"""
+            import time, dictdb_rs as dictdb
+            db = dictdb.DictDB()
+            db.create_table("t")
+            db.get_table("t").insert({{"a": 1}})
+            dictdb.BackupManager(db, {str(tmp_path)!r}, backup_interval=0).start()
+            deadline = time.monotonic() + 30
+            import os
+            while len(os.listdir({str(tmp_path)!r})) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            print("files", len(os.listdir({str(tmp_path)!r})) >= 3)
+        """)
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 timeout=120)
+            assert out.returncode == 0, out.stderr
+            assert "files True" in out.stdout

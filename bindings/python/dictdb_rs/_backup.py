@@ -8,6 +8,7 @@ mutex, the debounce, the file names and the failure count; it calls back into
 override is honoured), a delta through `storage.persist.save_delta`.
 """
 
+import atexit as _atexit
 import os as _os
 from pathlib import Path as _Path
 
@@ -24,6 +25,23 @@ _ERROR = 40
 
 def _emit(level, message, **extra):
     logger._log(level, message, extra, interpolate=False)
+
+
+# Managers started and not stopped. A running manager stays alive without a
+# reference of the caller's, as a DictDB manager's thread keeps it alive. At
+# interpreter exit their threads are stopped (a backup in progress finishes)
+# before the interpreter finalises: a native thread calling into a finalising
+# interpreter would be killed mid-call.
+_RUNNING = set()
+
+
+@_atexit.register
+def _stop_running():
+    for manager in list(_RUNNING):
+        try:
+            manager._core.stop()
+        except RuntimeError:
+            pass
 
 
 class _Hooks:
@@ -141,6 +159,7 @@ class BackupManager:
         """Starts the periodic thread (first backup one interval from now);
         RuntimeError if it was started before."""
         self._core.start()
+        _RUNNING.add(self)
         if logger._enabled(_INFO):
             _emit(_INFO,
                   f"[BackupManager] Started: backups every {self.backup_interval} s "
@@ -152,6 +171,7 @@ class BackupManager:
         the backup thread itself, only signals); RuntimeError before `start`.
         A stopped manager cannot be started again."""
         self._core.stop()
+        _RUNNING.discard(self)
         if logger._enabled(_INFO):
             _emit(_INFO, "[BackupManager] Stopped", component="BackupManager",
                   action="stop", path=str(self.backup_dir))
