@@ -478,11 +478,51 @@ fn py_of<'py>(py: Python<'py>, v: &Value, tagged: bool) -> PyResult<Bound<'py, P
 
 /// A record as a new `dict`, fields in stored order.
 pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>> {
+    record_to_py_keyed(py, r, &mut FieldNames::default())
+}
+
+/// [`record_to_py`] taking its keys from `names`: the rows of one result share
+/// their field names, so each name becomes one interned Python string whose hash
+/// is computed once, instead of a new string per row.
+pub fn record_to_py_keyed<'py>(
+    py: Python<'py>,
+    r: &Record,
+    names: &mut FieldNames<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (k, v) in r.iter() {
-        dict.set_item(&**k, to_py(py, v)?)?;
+        dict.set_item(names.get(py, k), to_py(py, v)?)?;
     }
     Ok(dict)
+}
+
+/// Python strings for the field names of one result (see
+/// [`record_to_py_keyed`]); a field name is usually the same `Arc` in every
+/// row, so the lookup is a pointer comparison.
+#[derive(Default)]
+pub struct FieldNames<'py> {
+    names: Vec<(Name, Bound<'py, PyString>)>,
+}
+
+impl<'py> FieldNames<'py> {
+    /// Names kept at most; a result with more distinct field names (schemaless
+    /// rows of many shapes) builds the rest per row.
+    const MAX: usize = 64;
+
+    fn get(&mut self, py: Python<'py>, name: &Name) -> Bound<'py, PyString> {
+        if let Some((_, s)) = self
+            .names
+            .iter()
+            .find(|(n, _)| std::sync::Arc::ptr_eq(n, name) || **n == **name)
+        {
+            return s.clone();
+        }
+        let s = PyString::intern(py, name);
+        if self.names.len() < Self::MAX {
+            self.names.push((name.clone(), s.clone()));
+        }
+        s
+    }
 }
 
 /// A stored row as a new `dict`, fields in stored order: the same dict

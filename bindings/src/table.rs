@@ -15,7 +15,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{
-    Path, record_to_py, record_to_py_tagged, to_py, to_record, to_record_tagged, to_value,
+    FieldNames, Path, record_to_py, record_to_py_keyed, record_to_py_tagged, to_py, to_record,
+    to_record_tagged, to_value,
 };
 use crate::dsl::to_expr;
 use crate::errors;
@@ -242,8 +243,9 @@ fn values_to_py<'py>(py: Python<'py>, values: &[Value]) -> PyResult<Bound<'py, P
 
 fn records_to_py<'py>(py: Python<'py>, records: &[Record]) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
+    let mut names = FieldNames::default();
     for r in records {
-        list.append(record_to_py(py, r)?)?;
+        list.append(record_to_py_keyed(py, r, &mut names)?)?;
     }
     Ok(list)
 }
