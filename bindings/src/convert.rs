@@ -333,6 +333,43 @@ pub fn to_record_tagged(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
 }
 
 fn record_of(obj: &Bound<'_, PyAny>, tagged: bool) -> PyResult<Record> {
+    record_of_keyed(obj, tagged, &mut KeyNames::default())
+}
+
+/// [`to_record`] taking field names from `keys`: the dicts of one bulk insert
+/// usually share their key objects, so each name is made once.
+pub fn to_record_keyed<'py>(obj: &Bound<'py, PyAny>, keys: &mut KeyNames<'py>) -> PyResult<Record> {
+    record_of_keyed(obj, false, keys)
+}
+
+/// Engine names for the Python key strings of one call's records, matched by
+/// object identity (dict literals share their interned key strings).
+#[derive(Default)]
+pub struct KeyNames<'py> {
+    keys: Vec<(Bound<'py, PyString>, Name)>,
+}
+
+impl<'py> KeyNames<'py> {
+    /// Keys kept at most.
+    const MAX: usize = 64;
+
+    fn get(&mut self, key: &Bound<'py, PyString>) -> PyResult<Name> {
+        if let Some((_, n)) = self.keys.iter().find(|(k, _)| k.is(key)) {
+            return Ok(n.clone());
+        }
+        let name = Name::from(&*key.to_cow()?);
+        if self.keys.len() < Self::MAX {
+            self.keys.push((key.clone(), name.clone()));
+        }
+        Ok(name)
+    }
+}
+
+fn record_of_keyed<'py>(
+    obj: &Bound<'py, PyAny>,
+    tagged: bool,
+    keys: &mut KeyNames<'py>,
+) -> PyResult<Record> {
     let Ok(d) = obj.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(format!(
             "a record must be a dict, not {}",
@@ -348,13 +385,14 @@ fn record_of(obj: &Bound<'_, PyAny>, tagged: bool) -> PyResult<Record> {
                 short_repr(&k)
             )));
         };
-        let key = key.to_cow()?;
+        let key = keys.get(key)?;
         let value = if tagged {
             to_value_tagged(&v, Path::Field(&key))?
         } else {
             to_value(&v, Path::Field(&key))?
         };
-        r.set(Name::from(&*key), value);
+        // A dict's keys are distinct.
+        r.push_unique(key, value);
     }
     Ok(r)
 }
@@ -502,6 +540,42 @@ pub fn record_to_py_keyed<'py>(
 #[derive(Default)]
 pub struct FieldNames<'py> {
     names: Vec<(Name, Bound<'py, PyString>)>,
+}
+
+/// Field names kept across calls (a table's: every `get` and `select` shows
+/// the same names). Only read and written between Python operations, never held
+/// across one (a Python allocation may run arbitrary code and switch threads).
+#[derive(Default)]
+pub struct NameCache(parking_lot::Mutex<Vec<(Name, Py<PyString>)>>);
+
+impl NameCache {
+    /// The cached names, to convert one call's rows with.
+    pub fn names<'py>(&self, py: Python<'py>) -> FieldNames<'py> {
+        let kept: Vec<(Name, Py<PyString>)> = self
+            .0
+            .lock()
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone_ref(py)))
+            .collect();
+        FieldNames {
+            names: kept
+                .into_iter()
+                .map(|(n, s)| (n, s.into_bound(py)))
+                .collect(),
+        }
+    }
+
+    /// Keeps the names a call added.
+    pub fn keep(&self, names: FieldNames<'_>) {
+        let mut kept = self.0.lock();
+        if names.names.len() > kept.len() {
+            *kept = names
+                .names
+                .into_iter()
+                .map(|(n, s)| (n, s.unbind()))
+                .collect();
+        }
+    }
 }
 
 impl<'py> FieldNames<'py> {

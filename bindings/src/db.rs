@@ -83,9 +83,7 @@ impl DatabaseCore {
         self.db
             .engine_tables()
             .into_iter()
-            .map(|t| TableCore {
-                table: dictdb::Table::from(t),
-            })
+            .map(|t| TableCore::from(dictdb::Table::from(t)))
             .collect()
     }
 

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{
-    FieldNames, Path, record_to_py, record_to_py_keyed, record_to_py_tagged, to_py, to_record,
+    Path, record_to_py, record_to_py_keyed, record_to_py_tagged, to_py, to_record,
     to_record_tagged, to_value,
 };
 use crate::dsl::to_expr;
@@ -88,6 +88,17 @@ fn validated<R>(validator: Option<Arc<dictdb_engine::HostValidator>>, f: impl Fn
 #[pyclass(module = "dictdb_rs._native", frozen)]
 pub struct TableCore {
     pub(crate) table: dictdb::Table,
+    /// The Python strings of the field names its results use.
+    pub(crate) names: crate::convert::NameCache,
+}
+
+impl From<dictdb::Table> for TableCore {
+    fn from(table: dictdb::Table) -> Self {
+        TableCore {
+            table,
+            names: Default::default(),
+        }
+    }
 }
 
 pub(crate) fn schema_of(fields: Vec<(String, String, bool)>) -> PyResult<Schema> {
@@ -241,12 +252,17 @@ fn values_to_py<'py>(py: Python<'py>, values: &[Value]) -> PyResult<Bound<'py, P
     Ok(list)
 }
 
-fn records_to_py<'py>(py: Python<'py>, records: &[Record]) -> PyResult<Bound<'py, PyList>> {
+fn records_to_py<'py>(
+    py: Python<'py>,
+    records: &[Record],
+    cache: &crate::convert::NameCache,
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    let mut names = FieldNames::default();
+    let mut names = cache.names(py);
     for r in records {
         list.append(record_to_py_keyed(py, r, &mut names)?)?;
     }
+    cache.keep(names);
     Ok(list)
 }
 
@@ -276,9 +292,7 @@ impl TableCore {
     ) -> PyResult<Self> {
         let schema = schema.map(schema_of).transpose()?;
         let inner = dictdb_engine::Table::new(name, primary_key, schema);
-        Ok(TableCore {
-            table: dictdb::Table::from(Arc::new(inner)),
-        })
+        Ok(TableCore::from(dictdb::Table::from(Arc::new(inner))))
     }
 
     /// The table's name.
@@ -359,8 +373,9 @@ impl TableCore {
     ) -> PyResult<Bound<'py, PyList>> {
         let mut rs = Vec::with_capacity(records.len());
         let mut auto = Vec::with_capacity(records.len());
+        let mut keys = crate::convert::KeyNames::default();
         for (i, item) in records.iter().enumerate() {
-            let r = to_record(&item).map_err(|e| {
+            let r = crate::convert::to_record_keyed(&item, &mut keys).map_err(|e| {
                 PyErr::from_type(e.get_type(py), format!("record {i}: {}", e.value(py)))
             })?;
             auto.push(self.auto_key(item.cast::<PyDict>()?)?);
@@ -447,7 +462,12 @@ impl TableCore {
         let key = to_value(key, Path::Other("the key"))?;
         let table = &self.table;
         match py.detach(|| table.get(&key)) {
-            Some(r) => Ok(Some(record_to_py(py, &r)?)),
+            Some(r) => {
+                let mut names = self.names.names(py);
+                let d = record_to_py_keyed(py, &r, &mut names)?;
+                self.names.keep(names);
+                Ok(Some(d))
+            }
             None => Ok(None),
         }
     }
@@ -492,7 +512,7 @@ impl TableCore {
         let rows = py
             .detach(|| table.select(&q))
             .map_err(|e| errors::facade(py, e))?;
-        records_to_py(py, &rows)
+        records_to_py(py, &rows, &self.names)
     }
 
     /// Merges `changes` into every row matching `where` (every row for `None`),
@@ -552,7 +572,7 @@ impl TableCore {
         let rows = py
             .detach(|| table.aggregate(&a))
             .map_err(|e| errors::facade(py, e))?;
-        records_to_py(py, &rows)
+        records_to_py(py, &rows, &self.names)
     }
 
     /// Writes the rows matching `where` (every row for `None`) to a UTF-8 CSV
@@ -692,7 +712,7 @@ impl TableCore {
     fn dirty_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let table = &self.table;
         let rows = py.detach(|| table.dirty_records());
-        records_to_py(py, &rows)
+        records_to_py(py, &rows, &self.names)
     }
 
     /// The keys deleted since the last clear, in deletion order.
@@ -748,9 +768,7 @@ impl TableCore {
                 Ok::<_, dictdb_engine::Error>(copy)
             })
             .map_err(|e| errors::engine(py, e))?;
-        Ok(TableCore {
-            table: dictdb::Table::from(Arc::new(table)),
-        })
+        Ok(TableCore::from(dictdb::Table::from(Arc::new(table))))
     }
 
     /// The pickled state's data (python-api.md §6.14), captured at one moment
@@ -818,9 +836,7 @@ impl TableCore {
             Ok::<_, dictdb_engine::Error>(())
         })
         .map_err(|e| errors::engine(py, e))?;
-        Ok(TableCore {
-            table: dictdb::Table::from(Arc::new(table)),
-        })
+        Ok(TableCore::from(dictdb::Table::from(Arc::new(table))))
     }
 
     /// The field names of every row, sorted (for schemaless tables).
