@@ -584,3 +584,18 @@ def test_nesting_limit():
     with pytest.raises(ValueError, match="'v'"):
         t.insert({"v": [deep]})
     assert len(t) == 1
+
+
+def test_field_objects_are_reused_and_attributes_still_win():
+    import pickle
+
+    t = Table("t")
+    t.insert({"age": 3})
+    assert t.age is t.age, "one Field per name, kept on the instance"
+    assert t.select(where=t.age == 3) == [{"id": 1, "age": 3}]
+    t.age = "mine"  # instance attribute assignment still works (§6.1)
+    assert t.age == "mine" and t.field("age").name == "age"
+    assert t._private_name.name == "_private_name"
+    assert "_private_name" not in vars(t), "underscore names are not kept"
+    back = pickle.loads(pickle.dumps(t))
+    assert back.all() == t.all() and "age" not in vars(back)

@@ -157,7 +157,12 @@ class Table:
         # Only reached for names that are not attributes: a field (§6.2).
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return Field(name)
+        field = Field(name)
+        if not name.startswith("_"):
+            # Later `t.name` lookups find it in the instance dict, skipping
+            # the failed lookup that leads here (most of a predicate's cost).
+            self.__dict__[name] = field
+        return field
 
     def field(self, name):
         """The Field for ``name``, including names of Table members."""
