@@ -210,9 +210,12 @@ impl DatabaseCore {
         Ok(match out {
             Output::Rows { columns, rows } => {
                 let list = PyList::empty(py);
+                // One interned key string per column, shared by every row.
+                let keys: Vec<Bound<'py, PyString>> =
+                    columns.iter().map(|c| PyString::intern(py, c)).collect();
                 for row in &rows {
                     let d = PyDict::new(py);
-                    for (c, v) in columns.iter().zip(row) {
+                    for (c, v) in keys.iter().zip(row) {
                         d.set_item(c, to_py(py, v)?)?;
                     }
                     list.append(d)?;
