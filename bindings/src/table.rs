@@ -278,6 +278,33 @@ impl TableCore {
     fn where_expr(ir: Option<&Bound<'_, PyAny>>) -> PyResult<Option<dictdb_query::Expr>> {
         ir.filter(|ir| !ir.is_none()).map(to_expr).transpose()
     }
+
+    /// The key `k` when `where` is exactly `pk == k` with `k` an `int` (not a
+    /// bool) or a `str`: such a write is one primary-key lookup, the same rows
+    /// the general path finds, without planning or a candidate scan.
+    fn pk_equality(&self, ir: Option<&Bound<'_, PyAny>>) -> Option<Value> {
+        let t = ir?.cast::<pyo3::types::PyTuple>().ok()?;
+        if t.len() != 4 {
+            return None;
+        }
+        let is = |i: usize, s: &str| {
+            t.get_item(i)
+                .ok()
+                .and_then(|x| x.extract::<String>().ok())
+                .is_some_and(|x| x == s)
+        };
+        if !(is(0, "cmp") && is(1, "==") && is(2, self.table.primary_key())) {
+            return None;
+        }
+        let v = t.get_item(3).ok()?;
+        if v.is_exact_instance_of::<pyo3::types::PyInt>() {
+            v.extract::<i64>().ok().map(Value::Int)
+        } else if v.is_exact_instance_of::<pyo3::types::PyString>() {
+            v.extract::<String>().ok().map(Value::str)
+        } else {
+            None
+        }
+    }
 }
 
 #[pymethods]
@@ -534,10 +561,16 @@ impl TableCore {
                 self.table.name()
             )));
         }
-        let filter = Self::where_expr(r#where)?;
         let table = &self.table;
         let host =
             given.and_then(|g| host_validator(validator, Given::One(g), table.primary_key()));
+        if let Some(key) = self.pk_equality(r#where) {
+            return py
+                .detach(|| validated(host, || table.update_key(&key, changes)))
+                .map(usize::from)
+                .map_err(|e| errors::facade(py, e));
+        }
+        let filter = Self::where_expr(r#where)?;
         py.detach(|| validated(host, || table.update_where(filter.as_ref(), changes)))
             .map_err(|e| errors::facade(py, e))
     }
@@ -546,8 +579,11 @@ impl TableCore {
     /// count.
     #[pyo3(signature = (r#where=None))]
     fn delete(&self, py: Python<'_>, r#where: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-        let filter = Self::where_expr(r#where)?;
         let table = &self.table;
+        if let Some(key) = self.pk_equality(r#where) {
+            return Ok(usize::from(py.detach(|| table.delete_key(&key))));
+        }
+        let filter = Self::where_expr(r#where)?;
         py.detach(|| table.delete_where(filter.as_ref()))
             .map_err(|e| errors::facade(py, e))
     }

@@ -599,3 +599,29 @@ def test_field_objects_are_reused_and_attributes_still_win():
     assert "_private_name" not in vars(t), "underscore names are not kept"
     back = pickle.loads(pickle.dumps(t))
     assert back.all() == t.all() and "age" not in vars(back)
+
+
+@pytest.mark.parametrize("key", [1, 2, 99, "k", True, 1.0, -5])
+def test_writes_by_pk_equal_the_general_path(key):
+    """`where=t.id == k` (one key lookup for int and str keys) gives exactly
+    what the same condition through the general path gives."""
+    def make():
+        t = Table("t")
+        t.insert([{"id": 1, "n": 1}, {"id": 2, "n": 2}, {"id": "k", "n": 3}, {"id": -5, "n": 4}])
+        return t
+
+    fast, slow = make(), make()
+    outcomes = []
+    for t, where in ((fast, lambda t: t.id == key),
+                     (slow, lambda t: (t.id == key) & (t.n > -1000))):
+        got = []
+        for op in (lambda: t.update({"n": 7}, where=where(t)),
+                   lambda: t.update({"id": 50}, where=where(t)),
+                   lambda: t.delete(where=where(t)),
+                   lambda: t.delete(where=t.id == 50)):
+            try:
+                got.append(op())
+            except Exception as e:  # compared by class and message
+                got.append((type(e), str(e)))
+        outcomes.append((got, t.all(), t.get_dirty_records(), t.get_deleted_pks()))
+    assert outcomes[0] == outcomes[1]
