@@ -605,18 +605,36 @@ impl<'py> FieldNames<'py> {
 pub fn row_to_py<'py>(py: Python<'py>, row: RowRef<'_>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (k, v) in row.iter() {
-        let obj = match v {
-            ValueRef::Null => py.None().into_bound(py),
-            ValueRef::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
-            ValueRef::Int(i) => i.into_pyobject(py)?.into_any(),
-            ValueRef::Float(f) => PyFloat::new(py, f).into_any(),
-            ValueRef::Str(s) => PyString::new(py, s).into_any(),
-            ValueRef::Bytes(b) => PyBytes::new(py, b).into_any(),
-            other => to_py(py, &other.to_owned())?,
-        };
-        dict.set_item(&**k, obj)?;
+        dict.set_item(&**k, value_ref_to_py(py, v)?)?;
     }
     Ok(dict)
+}
+
+/// [`row_to_py`] taking its keys from `names` (see [`record_to_py_keyed`]).
+pub fn row_to_py_keyed<'py>(
+    py: Python<'py>,
+    row: RowRef<'_>,
+    names: &mut FieldNames<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in row.iter() {
+        dict.set_item(names.get(py, k), value_ref_to_py(py, v)?)?;
+    }
+    Ok(dict)
+}
+
+/// A borrowed value as a new Python object (what [`to_py`] gives for its
+/// owned copy), without copying scalars and strings first.
+fn value_ref_to_py<'py>(py: Python<'py>, v: ValueRef<'_>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        ValueRef::Null => py.None().into_bound(py),
+        ValueRef::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+        ValueRef::Int(i) => i.into_pyobject(py)?.into_any(),
+        ValueRef::Float(f) => PyFloat::new(py, f).into_any(),
+        ValueRef::Str(s) => PyString::new(py, s).into_any(),
+        ValueRef::Bytes(b) => PyBytes::new(py, b).into_any(),
+        other => to_py(py, &other.to_owned())?,
+    })
 }
 
 /// A record as a `dict` of builtin objects, values tagged as by [`to_py_tagged`]

@@ -3,7 +3,10 @@
 //! Every method converts its Python arguments first (holding the GIL), then
 //! releases the GIL for the engine call, which takes the table's lock, and
 //! converts the owned results back once the lock is released (python-api.md
-//! §10: never wait for a table lock while holding the GIL).
+//! §10: never wait for a table lock while holding the GIL). The exception is
+//! `select` of whole rows, which builds its dicts from the borrowed rows under
+//! the read lock, re-acquiring the GIL there (object construction, which §10
+//! allows under a lock).
 
 use std::sync::Arc;
 
@@ -536,10 +539,36 @@ impl TableCore {
             q = q.distinct();
         }
         let table = &self.table;
-        let rows = py
-            .detach(|| table.select(&q))
+        let cache = &self.names;
+        // Whole rows become dicts straight from the borrowed rows, with the
+        // GIL re-acquired under the read lock (python-api.md §10 allows object
+        // construction there); computed rows are converted after it.
+        let out = py
+            .detach(|| {
+                table.select_with(&q, |rows| match rows {
+                    dictdb::SelectRows::Rows(data, positions) => {
+                        Ok(Python::attach(|py| -> PyResult<Py<PyList>> {
+                            let list = PyList::empty(py);
+                            let mut names = cache.names(py);
+                            for &p in positions {
+                                list.append(crate::convert::row_to_py_keyed(
+                                    py,
+                                    data.row(p),
+                                    &mut names,
+                                )?)?;
+                            }
+                            cache.keep(names);
+                            Ok(list.unbind())
+                        }))
+                    }
+                    dictdb::SelectRows::Records(records) => Err(records),
+                })
+            })
             .map_err(|e| errors::facade(py, e))?;
-        records_to_py(py, &rows, &self.names)
+        match out {
+            Ok(list) => Ok(list?.into_bound(py)),
+            Err(records) => records_to_py(py, &records, &self.names),
+        }
     }
 
     /// Merges `changes` into every row matching `where` (every row for `None`),

@@ -328,6 +328,27 @@ impl Table {
         Ok(dictdb_query::execute(&plan, &data)?)
     }
 
+    /// Runs a query and hands its result to `f` while the table's read lock is
+    /// still held: whole stored rows as borrowed views (no copy), or, for a
+    /// projection or an index-ordered walk, the records [`Table::select`] gives.
+    /// `f` must not write to this table (the lock is not re-entrant).
+    pub fn select_with<R>(
+        &self,
+        query: impl Borrow<Query>,
+        f: impl FnOnce(SelectRows<'_>) -> R,
+    ) -> Result<R> {
+        let data = self.inner.read();
+        let plan = dictdb_query::plan(
+            query.borrow(),
+            &dictdb_query::TableInfo::of(&data),
+            &self.planner,
+        );
+        Ok(match dictdb_query::exec::execute_positions(&plan, &data)? {
+            Some(positions) => f(SelectRows::Rows(&data, &positions)),
+            None => f(SelectRows::Records(dictdb_query::execute(&plan, &data)?)),
+        })
+    }
+
     /// The plan a query would run with, as text lines.
     pub fn explain(&self, query: impl Borrow<Query>) -> Vec<String> {
         let info = dictdb_query::TableInfo::of(&self.inner.read());
@@ -520,3 +541,12 @@ impl Table {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// A query's result as [`Table::select_with`] hands it over.
+#[derive(Debug)]
+pub enum SelectRows<'a> {
+    /// Whole stored rows: these positions of this data, in result order.
+    Rows(&'a dictdb_engine::TableData, &'a [u32]),
+    /// Computed rows (a projection, or an index-ordered walk).
+    Records(Vec<Record>),
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use dictdb::{PlannerConfig, Query, Record, Table, Value, col};
+use dictdb::{PlannerConfig, Query, Record, SelectRows, Table, Value, col};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -56,8 +56,25 @@ const WITH_REORDERED_MAPS: Gen = Gen {
     ..Gen::ALL
 };
 
+/// `Table::select`, checked against `Table::select_with` (borrowed rows or
+/// computed records) for the same query.
 fn select(t: &Table, q: &Query) -> Vec<Record> {
-    t.select(q).unwrap()
+    let rows = t.select(q).unwrap();
+    let via = t
+        .select_with(q, |r| match r {
+            SelectRows::Rows(data, positions) => {
+                positions.iter().map(|&p| data.record(p)).collect()
+            }
+            SelectRows::Records(records) => records,
+        })
+        .unwrap();
+    // Compared as text: NaN cells are equal there.
+    assert_eq!(
+        format!("{rows:?}"),
+        format!("{via:?}"),
+        "select_with differs from select for {q:?}"
+    );
+    rows
 }
 
 /// Property 1 over one table and some queries.

@@ -29,15 +29,52 @@ pub fn execute(plan: &Plan, data: &TableData) -> Result<Vec<Record>> {
     {
         return index_order(plan, data, ix, *desc, filter.as_ref(), &projection);
     }
-    let positions = matching_positions(&plan.access, filter.as_ref(), data)?;
-    let positions = match &plan.strategy {
+    let positions = ordered_positions(plan, filter.as_ref(), data)?;
+    finish(plan, data, &projection, positions)
+}
+
+/// The matching positions in result order (before paging), for every strategy
+/// but an index walk.
+fn ordered_positions(
+    plan: &Plan,
+    filter: Option<&BoundExpr>,
+    data: &TableData,
+) -> Result<Vec<u32>> {
+    let positions = matching_positions(&plan.access, filter, data)?;
+    Ok(match &plan.strategy {
         OrderStrategy::None => positions,
         OrderStrategy::TopK { k } => top_k(data, &plan.order_by, positions, *k)?,
         OrderStrategy::Sort | OrderStrategy::IndexOrder { .. } => {
             sort(data, &plan.order_by, positions)?
         }
-    };
-    finish(plan, data, &projection, positions)
+    })
+}
+
+/// The positions of the result rows, in result order, when the rows are whole
+/// stored rows (no projection) and the order does not come from walking a
+/// sorted index; `None` otherwise (run [`execute`]). Lets a caller build its
+/// own objects from borrowed rows under the lock instead of copying records.
+pub fn execute_positions(plan: &Plan, data: &TableData) -> Result<Option<Vec<u32>>> {
+    if plan.projection.is_some() {
+        return Ok(None);
+    }
+    if let OrderStrategy::IndexOrder { field, .. } = &plan.strategy
+        && data
+            .index(field)
+            .is_some_and(|ix| ix.kind() == IndexKind::Sorted)
+    {
+        return Ok(None);
+    }
+    let filter = plan.filter.as_ref().map(|f| f.bind(data));
+    let positions = ordered_positions(plan, filter.as_ref(), data)?;
+    // As `finish` pages rows without a projection (DISTINCT changes nothing:
+    // every row holds its own key).
+    let end = plan
+        .limit
+        .map_or(usize::MAX, |l| plan.offset.saturating_add(l))
+        .min(positions.len());
+    let start = plan.offset.min(end);
+    Ok(Some(positions[start..end].to_vec()))
 }
 
 /// The positions matching the filter, ascending.
