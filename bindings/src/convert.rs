@@ -603,11 +603,7 @@ impl<'py> FieldNames<'py> {
 /// [`record_to_py`] gives for the row's record, built without copying the row
 /// first (what a Python callable in `where=` receives).
 pub fn row_to_py<'py>(py: Python<'py>, row: RowRef<'_>) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    for (k, v) in row.iter() {
-        dict.set_item(&**k, value_ref_to_py(py, v)?)?;
-    }
-    Ok(dict)
+    row_dict(py, row, |k| PyString::new(py, k))
 }
 
 /// [`row_to_py`] taking its keys from `names` (see [`record_to_py_keyed`]).
@@ -616,9 +612,18 @@ pub fn row_to_py_keyed<'py>(
     row: RowRef<'_>,
     names: &mut FieldNames<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    row_dict(py, row, |k| names.get(py, k))
+}
+
+/// A borrowed row as a new `dict`, each field's key string made by `key`.
+fn row_dict<'py>(
+    py: Python<'py>,
+    row: RowRef<'_>,
+    mut key: impl FnMut(&Name) -> Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (k, v) in row.iter() {
-        dict.set_item(names.get(py, k), value_ref_to_py(py, v)?)?;
+        dict.set_item(key(k), value_ref_to_py(py, v)?)?;
     }
     Ok(dict)
 }

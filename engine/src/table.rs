@@ -1483,10 +1483,8 @@ impl TableData {
         }
         if validate {
             let host = crate::host::current();
-            if host.is_some() || self.schema.is_some() {
-                for &p in positions {
-                    self.validate_merge(host.as_deref(), p, changes)?;
-                }
+            for &p in positions {
+                self.validate_merge(host.as_deref(), p, changes)?;
             }
         }
         // Indexes on changed fields are maintained per bucket, not per row: every
@@ -1568,10 +1566,8 @@ impl TableData {
         }
         if validate {
             let host = crate::host::current();
-            if host.is_some() || self.schema.is_some() {
-                for (pos, changes) in rows {
-                    self.validate_merge(host.as_deref(), *pos, changes)?;
-                }
+            for (pos, changes) in rows {
+                self.validate_merge(host.as_deref(), *pos, changes)?;
             }
         }
         // Apply (infallible).

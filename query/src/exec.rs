@@ -69,10 +69,7 @@ pub fn execute_positions(plan: &Plan, data: &TableData) -> Result<Option<Vec<u32
     let positions = ordered_positions(plan, filter.as_ref(), data)?;
     // As `finish` pages rows without a projection (DISTINCT changes nothing:
     // every row holds its own key).
-    let end = plan
-        .limit
-        .map_or(usize::MAX, |l| plan.offset.saturating_add(l))
-        .min(positions.len());
+    let end = page_end(plan).min(positions.len());
     let start = plan.offset.min(end);
     Ok(Some(positions[start..end].to_vec()))
 }
@@ -97,9 +94,7 @@ fn finish(
     projection: &Projection,
     positions: Vec<u32>,
 ) -> Result<Vec<Record>> {
-    let end = plan
-        .limit
-        .map_or(usize::MAX, |l| plan.offset.saturating_add(l));
+    let end = page_end(plan);
     if plan.distinct && projection.is_some() {
         let mut seen = RowSet::default();
         let mut rows = Vec::new();
@@ -117,6 +112,12 @@ fn finish(
     let start = plan.offset.min(positions.len());
     let end = end.min(positions.len());
     projection.rows(data, &positions[start..end])
+}
+
+/// Where the page ends among the ordered rows (`offset + limit`, unclamped).
+fn page_end(plan: &Plan) -> usize {
+    plan.limit
+        .map_or(usize::MAX, |l| plan.offset.saturating_add(l))
 }
 
 fn page<T>(rows: Vec<T>, offset: usize, limit: Option<usize>) -> Vec<T> {
