@@ -230,8 +230,12 @@ impl BackupManagerCore {
         full_extension: String,
     ) -> PyResult<Self> {
         let seconds = |what: &str, v: f64| {
-            Duration::try_from_secs_f64(v.max(0.0)).map_err(|_| {
-                PyValueError::new_err(format!("{what} must be a number of seconds, not {v}"))
+            // NaN and negative or unbounded values are refused (a NaN would
+            // otherwise become a zero interval: backups back to back).
+            Duration::try_from_secs_f64(v).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "{what} must be a non-negative number of seconds, not {v}"
+                ))
             })
         };
         let options = BackupOptions {

@@ -564,3 +564,30 @@ class TestProcessLifetime:
                                  timeout=120)
             assert out.returncode == 0, out.stderr
             assert "files True" in out.stdout
+
+
+class TestBadInput:
+    def test_a_file_in_the_way_of_the_directory(self, tmp_path):
+        blocker = tmp_path / "taken"
+        blocker.write_text("x")
+        with pytest.raises(OSError, match="taken"):
+            BackupManager(DictDB(), blocker / "sub")
+
+    @pytest.mark.parametrize("kw", [{"backup_interval": -1}, {"backup_interval": float("nan")},
+                                    {"min_backup_interval": float("inf")},
+                                    {"min_backup_interval": -0.5}])
+    def test_intervals_must_be_non_negative_seconds(self, tmp_path, kw):
+        with pytest.raises(ValueError, match="non-negative number of seconds"):
+            BackupManager(DictDB(), tmp_path, **kw)
+        assert files(tmp_path) == []
+
+    def test_unknown_format_fails_each_backup_without_raising(self, tmp_path):
+        seen = []
+        out = collect("ERROR")
+        m = BackupManager(people(), tmp_path, file_format="XML",
+                          on_backup_failure=lambda e, n: seen.append((type(e), n)))
+        assert m.file_format == "xml"
+        m.backup_now()
+        assert seen == [(ValueError, 1)] and m.consecutive_failures == 1
+        assert "Backup failed (1 consecutive): Unsupported file format" in out[0]
+        assert fulls(tmp_path) == []
