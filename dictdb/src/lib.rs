@@ -426,21 +426,12 @@ impl Table {
     /// Merges `changes` into the row with this key (validated; changing the key
     /// re-keys the row); `false` when no row has the key.
     pub fn update_key(&self, key: &Value, changes: Record) -> Result<bool> {
-        let mut data = self.inner.write();
-        let Some(pos) = data.lookup_key(key.as_ref()) else {
-            return Ok(false);
-        };
-        data.update_positions(&[pos], &changes, true)?;
-        Ok(true)
+        Ok(self.inner.write().update_key(key.as_ref(), &changes)?)
     }
 
     /// Deletes the row with this key; `false` when there is none.
     pub fn delete_key(&self, key: &Value) -> bool {
-        let mut data = self.inner.write();
-        match data.lookup_key(key.as_ref()) {
-            Some(pos) => data.delete_positions(&[pos]) == 1,
-            None => false,
-        }
+        self.inner.write().delete_key(key.as_ref())
     }
 
     /// Drops the tombstones of deleted rows now (this also happens by itself once

@@ -138,6 +138,16 @@ impl Table {
         self.data.write()
     }
 
+    /// The read lock when it can be taken without waiting.
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, TableData>> {
+        self.data.try_read()
+    }
+
+    /// The write lock when it can be taken without waiting.
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, TableData>> {
+        self.data.try_write()
+    }
+
     /// Inserts one record (validated against the schema); returns its key.
     pub fn insert(&self, record: Record) -> Result<Value> {
         self.write().insert(record, true)
@@ -1861,6 +1871,24 @@ impl TableData {
             let new_key = self.columns[self.pk_col as usize].get(*pos as usize);
             self.pk_index.insert(new_key, *pos);
             self.tracking.undelete(new_key);
+        }
+    }
+
+    /// Merges `changes` into the row with this key (validated against the
+    /// schema); `false` when there is none.
+    pub fn update_key(&mut self, key: ValueRef<'_>, changes: &Record) -> Result<bool> {
+        let Some(pos) = self.lookup_key(key) else {
+            return Ok(false);
+        };
+        self.update_positions(&[pos], changes, true)?;
+        Ok(true)
+    }
+
+    /// Deletes the row with this key; `false` when there is none.
+    pub fn delete_key(&mut self, key: ValueRef<'_>) -> bool {
+        match self.lookup_key(key) {
+            Some(pos) => self.delete_positions(&[pos]) == 1,
+            None => false,
         }
     }
 
