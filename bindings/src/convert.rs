@@ -12,7 +12,7 @@
 //! built by calling the classes, which are looked up once.
 
 use dictdb_engine::value::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use dictdb_engine::{Name, Record, RowRef, Value, ValueRef};
+use dictdb_engine::{Name, Record, RowRef, TableData, Value, ValueRef};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -71,6 +71,35 @@ impl Path<'_> {
     }
 }
 
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    // Part of the stable ABI only from 3.10, but exported by every CPython
+    // this module loads into (3.9 included); pyo3's abi3-py39 build falls back
+    // to `PyUnicode_AsUTF8String`, a new `bytes` object per string.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::ffi::c_char;
+}
+
+/// The text of a Python string, borrowed from the string's own UTF-8 copy
+/// (which CPython keeps with the string), without copying it. An unpaired
+/// surrogate is a `UnicodeEncodeError`, as with pyo3's `to_cow`.
+#[allow(unsafe_code)]
+pub fn str_of<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str object; the buffer returned lives as long as the
+    // string does, which outlives the borrow `'a`.
+    let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+    if data.is_null() {
+        return Err(PyErr::fetch(s.py()));
+    }
+    // SAFETY: CPython guarantees `size` bytes of valid UTF-8 at `data`.
+    Ok(unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), size as usize))
+    })
+}
+
 /// A Python object as an engine value.
 pub fn to_value(obj: &Bound<'_, PyAny>, path: Path<'_>) -> PyResult<Value> {
     let mut inner = String::new();
@@ -114,7 +143,7 @@ fn convert(
         return Ok(Value::Float(f.value()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::str(&*s.to_cow()?));
+        return Ok(Value::str(str_of(s)?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().into()));
@@ -193,7 +222,7 @@ fn map(
                 short_repr(&k)
             )));
         };
-        let key = key.to_cow()?;
+        let key = str_of(key)?;
         let len = inner.len();
         inner.push_str(&format!("[{key:?}]"));
         let v = convert(&v, path, inner, depth + 1, tagged)?;
@@ -220,7 +249,7 @@ fn tag_value(
     let Ok(key) = k.cast::<PyString>() else {
         return Ok(None);
     };
-    let key = key.to_cow()?;
+    let key = str_of(key)?;
     if key == "$dict" {
         return match v.cast::<PyDict>() {
             Ok(m) => {
@@ -233,12 +262,12 @@ fn tag_value(
             Err(_) => Ok(None),
         };
     }
-    if !TAGS.contains(&&*key) || !v.is_instance_of::<PyString>() {
+    if !TAGS.contains(&key) || !v.is_instance_of::<PyString>() {
         return Ok(None);
     }
     let py = d.py();
     let helpers = tag_helpers(py)?;
-    let parser = match &*key {
+    let parser = match key {
         "$bytes" => &helpers.b64decode,
         "$datetime" => &helpers.datetime_fromisoformat,
         _ => &helpers.date_fromisoformat,
@@ -338,26 +367,43 @@ fn record_of(obj: &Bound<'_, PyAny>, tagged: bool) -> PyResult<Record> {
 
 /// [`to_record`] taking field names from `keys`: the dicts of one bulk insert
 /// usually share their key objects, so each name is made once.
-pub fn to_record_keyed<'py>(obj: &Bound<'py, PyAny>, keys: &mut KeyNames<'py>) -> PyResult<Record> {
+pub fn to_record_keyed<'py>(
+    obj: &Bound<'py, PyAny>,
+    keys: &mut KeyNames<'py, '_>,
+) -> PyResult<Record> {
     record_of_keyed(obj, false, keys)
 }
 
 /// Engine names for the Python key strings of one call's records, matched by
-/// object identity (dict literals share their interned key strings).
+/// object identity (dict literals share their interned key strings), then by
+/// a table's [`NameCache`] when given (by identity, then by text), so that a
+/// known field name takes no allocation.
 #[derive(Default)]
-pub struct KeyNames<'py> {
+pub struct KeyNames<'py, 'c> {
     keys: Vec<(Bound<'py, PyString>, Name)>,
+    cache: Option<&'c NameCache>,
 }
 
-impl<'py> KeyNames<'py> {
+impl<'py, 'c> KeyNames<'py, 'c> {
     /// Keys kept at most.
     const MAX: usize = 64;
+
+    /// Names looked up in `cache` before new ones are made.
+    pub fn cached(cache: &'c NameCache) -> Self {
+        KeyNames {
+            keys: Vec::new(),
+            cache: Some(cache),
+        }
+    }
 
     fn get(&mut self, key: &Bound<'py, PyString>) -> PyResult<Name> {
         if let Some((_, n)) = self.keys.iter().find(|(k, _)| k.is(key)) {
             return Ok(n.clone());
         }
-        let name = Name::from(&*key.to_cow()?);
+        let name = match self.cache {
+            Some(cache) => cache.name_for(key)?,
+            None => Name::from(str_of(key)?),
+        };
         if self.keys.len() < Self::MAX {
             self.keys.push((key.clone(), name.clone()));
         }
@@ -368,7 +414,7 @@ impl<'py> KeyNames<'py> {
 fn record_of_keyed<'py>(
     obj: &Bound<'py, PyAny>,
     tagged: bool,
-    keys: &mut KeyNames<'py>,
+    keys: &mut KeyNames<'py, '_>,
 ) -> PyResult<Record> {
     let Ok(d) = obj.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(format!(
@@ -540,6 +586,16 @@ pub fn record_to_py_keyed<'py>(
 #[derive(Default)]
 pub struct FieldNames<'py> {
     names: Vec<(Name, Bound<'py, PyString>)>,
+    /// The row shapes met so far (see [`row_to_py_keyed`]).
+    shapes: Vec<Shape<'py>>,
+}
+
+/// One shape of the rows of a result: its column ids (by address and length),
+/// its keys in order, and from its second row on a template dict.
+struct Shape<'py> {
+    ids: (usize, usize),
+    keys: Vec<Bound<'py, PyString>>,
+    template: Option<Bound<'py, PyDict>>,
 }
 
 /// Field names kept across calls (a table's: every `get` and `select` shows
@@ -562,7 +618,38 @@ impl NameCache {
                 .into_iter()
                 .map(|(n, s)| (n, s.into_bound(py)))
                 .collect(),
+            shapes: Vec::new(),
         }
+    }
+
+    /// The engine name for a record key: a kept name whose Python string is
+    /// this very object, or whose text is this text; else a new name, kept
+    /// (with `key` as its string when `key` is an exact `str`).
+    pub fn name_for(&self, key: &Bound<'_, PyString>) -> PyResult<Name> {
+        if let Some((n, _)) = self
+            .0
+            .lock()
+            .iter()
+            .find(|(_, s)| s.as_ptr() == key.as_ptr())
+        {
+            return Ok(n.clone());
+        }
+        let text = str_of(key)?;
+        if let Some((n, _)) = self.0.lock().iter().find(|(n, _)| **n == *text) {
+            return Ok(n.clone());
+        }
+        let name = Name::from(text);
+        let py = key.py();
+        let s = if key.is_exact_instance_of::<PyString>() {
+            key.clone()
+        } else {
+            PyString::intern(py, text)
+        };
+        let mut kept = self.0.lock();
+        if kept.len() < FieldNames::MAX && !kept.iter().any(|(n, _)| **n == *text) {
+            kept.push((name.clone(), s.unbind()));
+        }
+        Ok(name)
     }
 
     /// Keeps the names a call added.
@@ -582,6 +669,10 @@ impl<'py> FieldNames<'py> {
     /// Names kept at most; a result with more distinct field names (schemaless
     /// rows of many shapes) builds the rest per row.
     const MAX: usize = 64;
+
+    /// Row shapes given templates at most; rows of further shapes are built
+    /// key by key.
+    const MAX_SHAPES: usize = 16;
 
     fn get(&mut self, py: Python<'py>, name: &Name) -> Bound<'py, PyString> {
         if let Some((_, s)) = self
@@ -607,12 +698,115 @@ pub fn row_to_py<'py>(py: Python<'py>, row: RowRef<'_>) -> PyResult<Bound<'py, P
 }
 
 /// [`row_to_py`] taking its keys from `names` (see [`record_to_py_keyed`]).
+/// From the second row of a shape (the same fields in the same order) on, the
+/// dict starts as a copy of a template holding that shape's keys, which is
+/// already of the right size and knows each key's slot: cheaper than growing
+/// a new dict one key at a time. `names` must only see rows read under one
+/// hold of their table's lock (shapes are told apart by address).
 pub fn row_to_py_keyed<'py>(
     py: Python<'py>,
     row: RowRef<'_>,
     names: &mut FieldNames<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    row_dict(py, row, |k| names.get(py, k))
+    keyed_dict(py, row, row.iter().map(|(_, v)| v), names)
+}
+
+/// The rows at `positions` as a list of dicts ([`row_to_py_keyed`] each). The
+/// rows are read in batches before their dicts are built: the positions of a
+/// selective query are scattered over the columns, so most reads miss the
+/// cache, and the reads of a batch are independent, which lets the CPU wait
+/// for their misses together rather than one by one between dict builds.
+pub fn rows_to_py<'py>(
+    py: Python<'py>,
+    data: &TableData,
+    positions: &[u32],
+    names: &mut FieldNames<'py>,
+) -> PyResult<Bound<'py, PyList>> {
+    const BATCH: usize = 64;
+    let list = PyList::empty(py);
+    let mut values: Vec<ValueRef<'_>> = Vec::new();
+    for batch in positions.chunks(BATCH) {
+        values.clear();
+        let mut touched = 0u8;
+        for &p in batch {
+            for (_, v) in data.row(p).iter() {
+                // A string's bytes are a read of their own.
+                if let ValueRef::Str(s) = v {
+                    touched ^= s.as_bytes().first().copied().unwrap_or(0);
+                }
+                values.push(v);
+            }
+        }
+        std::hint::black_box(touched);
+        let mut at = 0;
+        for &p in batch {
+            let row = data.row(p);
+            let n = row.len();
+            list.append(keyed_dict(
+                py,
+                row,
+                values[at..at + n].iter().copied(),
+                names,
+            )?)?;
+            at += n;
+        }
+    }
+    Ok(list)
+}
+
+/// [`row_to_py_keyed`] with the row's values given (in the row's order).
+fn keyed_dict<'py, 'r>(
+    py: Python<'py>,
+    row: RowRef<'r>,
+    values: impl Iterator<Item = ValueRef<'r>>,
+    names: &mut FieldNames<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let ids = row.column_ids();
+    let at = match names
+        .shapes
+        .iter()
+        .position(|s| s.ids == (ids.as_ptr() as usize, ids.len()))
+    {
+        Some(at) => at,
+        None if names.shapes.len() >= FieldNames::MAX_SHAPES => {
+            let dict = PyDict::new(py);
+            for ((k, _), v) in row.iter().zip(values) {
+                dict.set_item(names.get(py, k), value_ref_to_py(py, v)?)?;
+            }
+            return Ok(dict);
+        }
+        None => {
+            let keys = row.iter().map(|(k, _)| names.get(py, k)).collect();
+            names.shapes.push(Shape {
+                ids: (ids.as_ptr() as usize, ids.len()),
+                keys,
+                template: None,
+            });
+            let shape = names.shapes.last().expect("just pushed");
+            let dict = PyDict::new(py);
+            for (key, v) in shape.keys.iter().zip(values) {
+                dict.set_item(key, value_ref_to_py(py, v)?)?;
+            }
+            return Ok(dict);
+        }
+    };
+    let shape = &mut names.shapes[at];
+    let dict = match &shape.template {
+        Some(t) => t.copy()?,
+        None => {
+            let t = PyDict::new(py);
+            for key in &shape.keys {
+                t.set_item(key, py.None())?;
+            }
+            let d = t.copy()?;
+            shape.template = Some(t);
+            d
+        }
+    };
+    for (key, v) in shape.keys.iter().zip(values) {
+        dict.set_item(key, value_ref_to_py(py, v)?)?;
+    }
+    Ok(dict)
 }
 
 /// A borrowed row as a new `dict`, each field's key string made by `key`.

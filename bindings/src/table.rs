@@ -3,10 +3,15 @@
 //! Every method converts its Python arguments first (holding the GIL), then
 //! releases the GIL for the engine call, which takes the table's lock, and
 //! converts the owned results back once the lock is released (python-api.md
-//! §10: never wait for a table lock while holding the GIL). The exception is
-//! `select` of whole rows, which builds its dicts from the borrowed rows under
-//! the read lock, re-acquiring the GIL there (object construction, which §10
-//! allows under a lock).
+//! §10: never wait for a table lock while holding the GIL). The exceptions:
+//! - `select` of whole rows builds its dicts from the borrowed rows under the
+//!   read lock, re-acquiring the GIL there (object construction, which §10
+//!   allows under a lock);
+//! - one-row calls (`insert` of one record, `upsert`, `get`, `update` and
+//!   `delete` by key) first *try* the lock with the GIL held and keep the GIL
+//!   when the lock is free at once ([`write_now`]): they never
+//!   wait for the lock holding the GIL, and they skip the GIL hand-over, which
+//!   costs as much as the write itself.
 
 use std::sync::Arc;
 
@@ -18,8 +23,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{
-    Path, record_to_py, record_to_py_keyed, record_to_py_tagged, to_py, to_record,
-    to_record_tagged, to_value,
+    KeyNames, Path, record_to_py, record_to_py_keyed, record_to_py_tagged, to_py, to_record,
+    to_record_keyed, to_record_tagged, to_value,
 };
 use crate::dsl::to_expr;
 use crate::errors;
@@ -87,12 +92,29 @@ fn validated<R>(validator: Option<Arc<dictdb_engine::HostValidator>>, f: impl Fn
     }
 }
 
+/// Runs `f` under the engine table's write lock: taken at once with the GIL
+/// held when it is free, else waited for with the GIL released (so that a
+/// holder calling back into Python, a `where=` callable or a validator, can
+/// finish). For calls that touch one row.
+fn write_now<R: Send>(
+    py: Python<'_>,
+    table: &dictdb_engine::Table,
+    f: impl FnOnce(&mut dictdb_engine::TableData) -> R + Send,
+) -> R {
+    if let Some(mut data) = table.try_write() {
+        return f(&mut data);
+    }
+    py.detach(|| f(&mut table.write()))
+}
+
 /// An engine table. Python's `Table` wraps one.
 #[pyclass(module = "dictdb_rs._native", frozen)]
 pub struct TableCore {
     pub(crate) table: dictdb::Table,
     /// The Python strings of the field names its results use.
     pub(crate) names: crate::convert::NameCache,
+    /// The primary key's name as a Python string.
+    pk_name: pyo3::sync::PyOnceLock<Py<pyo3::types::PyString>>,
 }
 
 impl From<dictdb::Table> for TableCore {
@@ -100,6 +122,7 @@ impl From<dictdb::Table> for TableCore {
         TableCore {
             table,
             names: Default::default(),
+            pk_name: pyo3::sync::PyOnceLock::new(),
         }
     }
 }
@@ -272,7 +295,10 @@ fn records_to_py<'py>(
 impl TableCore {
     /// The record's key field is absent or `None`: the engine assigns one.
     fn auto_key(&self, record: &Bound<'_, PyDict>) -> PyResult<bool> {
-        Ok(match record.get_item(self.table.primary_key())? {
+        let pk = self.pk_name.get_or_init(record.py(), || {
+            pyo3::types::PyString::intern(record.py(), self.table.primary_key()).unbind()
+        });
+        Ok(match record.get_item(pk.bind(record.py()))? {
             None => true,
             Some(v) => v.is_none(),
         })
@@ -291,10 +317,12 @@ impl TableCore {
             return None;
         }
         let is = |i: usize, s: &str| {
-            t.get_item(i)
-                .ok()
-                .and_then(|x| x.extract::<String>().ok())
-                .is_some_and(|x| x == s)
+            t.get_item(i).ok().is_some_and(|x| {
+                x.cast::<pyo3::types::PyString>()
+                    .ok()
+                    .and_then(|x| crate::convert::str_of(x).ok().map(|x| x == s))
+                    .unwrap_or(false)
+            })
         };
         if !(is(0, "cmp") && is(1, "==") && is(2, self.table.primary_key())) {
             return None;
@@ -302,8 +330,8 @@ impl TableCore {
         let v = t.get_item(3).ok()?;
         if v.is_exact_instance_of::<pyo3::types::PyInt>() {
             v.extract::<i64>().ok().map(Value::Int)
-        } else if v.is_exact_instance_of::<pyo3::types::PyString>() {
-            v.extract::<String>().ok().map(Value::str)
+        } else if let Ok(s) = v.cast_exact::<pyo3::types::PyString>() {
+            crate::convert::str_of(s).ok().map(Value::str)
         } else {
             None
         }
@@ -362,28 +390,20 @@ impl TableCore {
         validate: bool,
         validator: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let r = to_record(record)?;
+        let r = to_record_keyed(record, &mut KeyNames::cached(&self.names))?;
         let dict = record.cast::<PyDict>()?;
         let auto = self.auto_key(dict)?;
-        let table = &self.table;
-        let host = host_validator(
-            validator,
-            Given::One(dict.clone().unbind()),
-            table.primary_key(),
-        );
-        let key = py
-            .detach(|| {
-                validated(host, || {
-                    if validate {
-                        table.insert(r)
-                    } else {
-                        table
-                            .insert_many_unvalidated(vec![r])
-                            .map(|mut k| k.remove(0))
-                    }
-                })
-            })
-            .map_err(|e| errors::facade(py, e))?;
+        let host = validator.and_then(|v| {
+            host_validator(
+                Some(v),
+                Given::One(dict.clone().unbind()),
+                self.table.primary_key(),
+            )
+        });
+        let key = write_now(py, self.table.engine(), |data| {
+            validated(host, || data.insert(r, validate))
+        })
+        .map_err(|e| errors::engine(py, e))?;
         let key = to_py(py, &key)?;
         if auto {
             dict.set_item(self.table.primary_key(), &key)?;
@@ -403,7 +423,7 @@ impl TableCore {
     ) -> PyResult<Bound<'py, PyList>> {
         let mut rs = Vec::with_capacity(records.len());
         let mut auto = Vec::with_capacity(records.len());
-        let mut keys = crate::convert::KeyNames::default();
+        let mut keys = KeyNames::cached(&self.names);
         for (i, item) in records.iter().enumerate() {
             let r = crate::convert::to_record_keyed(&item, &mut keys).map_err(|e| {
                 PyErr::from_type(e.get_type(py), format!("record {i}: {}", e.value(py)))
@@ -459,18 +479,20 @@ impl TableCore {
                 )));
             }
         };
-        let r = to_record(record)?;
+        let r = to_record_keyed(record, &mut KeyNames::cached(&self.names))?;
         let dict = record.cast::<PyDict>()?;
         let auto = self.auto_key(dict)?;
-        let table = &self.table;
-        let host = host_validator(
-            validator,
-            Given::One(dict.clone().unbind()),
-            table.primary_key(),
-        );
-        let (key, action) = py
-            .detach(|| validated(host, || table.upsert(r, on_conflict)))
-            .map_err(|e| errors::facade(py, e))?;
+        let host = validator.and_then(|v| {
+            host_validator(
+                Some(v),
+                Given::One(dict.clone().unbind()),
+                self.table.primary_key(),
+            )
+        });
+        let (key, action) = write_now(py, self.table.engine(), |data| {
+            validated(host, || data.upsert(r, on_conflict))
+        })
+        .map_err(|e| errors::engine(py, e))?;
         let key = to_py(py, &key)?;
         if auto && action == UpsertAction::Inserted {
             dict.set_item(self.table.primary_key(), &key)?;
@@ -490,6 +512,19 @@ impl TableCore {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let key = to_value(key, Path::Other("the key"))?;
+        if let Some(data) = self.table.engine().try_read() {
+            // The lock was free: the dict is built from the borrowed row.
+            return match data.lookup_key(key.as_ref()) {
+                Some(pos) => {
+                    let mut names = self.names.names(py);
+                    let d = crate::convert::row_to_py_keyed(py, data.row(pos), &mut names)?;
+                    drop(data);
+                    self.names.keep(names);
+                    Ok(Some(d))
+                }
+                None => Ok(None),
+            };
+        }
         let table = &self.table;
         match py.detach(|| table.get(&key)) {
             Some(r) => {
@@ -548,15 +583,8 @@ impl TableCore {
                 table.select_with(&q, |rows| match rows {
                     dictdb::SelectRows::Rows(data, positions) => {
                         Ok(Python::attach(|py| -> PyResult<Py<PyList>> {
-                            let list = PyList::empty(py);
                             let mut names = cache.names(py);
-                            for &p in positions {
-                                list.append(crate::convert::row_to_py_keyed(
-                                    py,
-                                    data.row(p),
-                                    &mut names,
-                                )?)?;
-                            }
+                            let list = crate::convert::rows_to_py(py, data, positions, &mut names)?;
                             cache.keep(names);
                             Ok(list.unbind())
                         }))
@@ -582,7 +610,7 @@ impl TableCore {
         validator: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let given = changes.cast::<PyDict>().map(|d| d.clone().unbind()).ok();
-        let changes = to_record(changes)?;
+        let changes = to_record_keyed(changes, &mut KeyNames::cached(&self.names))?;
         if let Some(Value::Null) = changes.get(self.table.primary_key()) {
             return Err(PyValueError::new_err(format!(
                 "the primary key '{}' of table '{}' cannot be set to None",
@@ -594,10 +622,11 @@ impl TableCore {
         let host =
             given.and_then(|g| host_validator(validator, Given::One(g), table.primary_key()));
         if let Some(key) = self.pk_equality(r#where) {
-            return py
-                .detach(|| validated(host, || table.update_key(&key, changes)))
-                .map(usize::from)
-                .map_err(|e| errors::facade(py, e));
+            return write_now(py, table.engine(), |data| {
+                validated(host, || data.update_key(key.as_ref(), &changes))
+            })
+            .map(usize::from)
+            .map_err(|e| errors::engine(py, e));
         }
         let filter = Self::where_expr(r#where)?;
         py.detach(|| validated(host, || table.update_where(filter.as_ref(), changes)))
@@ -610,7 +639,9 @@ impl TableCore {
     fn delete(&self, py: Python<'_>, r#where: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let table = &self.table;
         if let Some(key) = self.pk_equality(r#where) {
-            return Ok(usize::from(py.detach(|| table.delete_key(&key))));
+            return Ok(usize::from(write_now(py, table.engine(), |data| {
+                data.delete_key(key.as_ref())
+            })));
         }
         let filter = Self::where_expr(r#where)?;
         py.detach(|| table.delete_where(filter.as_ref()))

@@ -625,3 +625,99 @@ def test_writes_by_pk_equal_the_general_path(key):
                 got.append((type(e), str(e)))
         outcomes.append((got, t.all(), t.get_dirty_records(), t.get_deleted_pks()))
     assert outcomes[0] == outcomes[1]
+
+
+def test_rows_of_many_shapes_come_back_whole_and_in_order():
+    """A select builds each dict from a per-shape template from a shape's second
+    row on, for up to 16 shapes: rows of 40 interleaved shapes (more than the
+    templates) come back with exactly their own fields, in stored order."""
+    t = Table("t")
+    expected = []
+    for i in range(400):
+        shape = i % 40
+        rec = {"id": i}
+        for f in range(shape % 7):
+            rec[f"f{(shape + f) % 9}"] = f * i
+        if shape % 3 == 0:
+            rec["extra"] = None
+        expected.append(rec)
+    t.insert([dict(r) for r in expected])
+    got = t.select()
+    assert got == expected
+    assert [list(r) for r in got] == [list(r) for r in expected]
+    assert [list(r) for r in t.select(where=t.id >= 0)] == [list(r) for r in expected]
+    got[1]["f1"] = "changed"  # each dict is its own, not the template
+    assert t.select(where=t.id == 1) == [expected[1]]
+    assert t.select(where=t.id == 41) == [expected[41]]
+
+
+def test_record_keys_of_any_str_object():
+    """Field names reach the engine the same whether the key strings are
+    literals, built at run time, or instances of a str subclass; results always
+    have plain str keys."""
+    import json
+
+    class Key(str):
+        pass
+
+    t = Table("t")
+    t.insert({"id": 1, "name": "lit"})
+    t.insert(json.loads('{"id": 2, "name": "json"}'))
+    t.insert({Key("id"): 3, Key("name"): "sub", "".join(["na", "me2"]): "built"})
+    t.update({Key("name"): "sub2"}, where=t.id == 3)
+    t.upsert({Key("id"): 4, "name": "up"})
+    rows = t.select()
+    assert rows == [
+        {"id": 1, "name": "lit"},
+        {"id": 2, "name": "json"},
+        {"id": 3, "name": "sub2", "name2": "built"},
+        {"id": 4, "name": "up"},
+    ]
+    assert {type(k) for r in rows for k in r} == {str}
+    assert {type(k) for k in t.get(3)} == {str}
+    with pytest.raises(UnicodeEncodeError):
+        t.insert({"id": 5, "\ud800": 1})
+    with pytest.raises(UnicodeEncodeError):
+        t.insert({"id": 5, "name": "\ud800"})
+    assert len(t) == 4
+
+
+def test_one_row_calls_wait_for_a_busy_lock_without_the_gil():
+    """A one-row call that finds the table's lock taken waits for it with the
+    GIL released: a callable running under the lock (which needs the GIL) can
+    finish, and the waiting write lands after it."""
+    t = Table("t")
+    t.insert([{"id": i, "n": i} for i in range(1, 6)])
+    inside = threading.Event()
+    go = threading.Event()
+
+    def slow(record):
+        inside.set()
+        assert go.wait(5)
+        return True
+
+    def reader():
+        out.append(len(t.select(where=(t.n > 0) & slow)))
+
+    out = []
+    th = threading.Thread(target=reader)
+    th.start()
+    assert inside.wait(5)
+    writes = []
+
+    def writer():
+        writes.append(t.insert({"id": 6, "n": 6}))
+        writes.append(t.update({"n": 60}, where=t.id == 6))
+        writes.append(t.get(6))
+        writes.append(t.delete(where=t.id == 1))
+
+    w = threading.Thread(target=writer)
+    w.start()
+    w.join(0.2)
+    assert w.is_alive(), "the insert waits for the select's lock"
+    go.set()
+    th.join(5)
+    w.join(5)
+    assert not th.is_alive() and not w.is_alive()
+    assert out == [5]
+    assert writes == [6, 1, {"id": 6, "n": 60}, 1]
