@@ -43,7 +43,7 @@
 use dictdb_query::{Expr, HostError, HostPredicate, QueryError, col};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use crate::convert::{Path, record_to_py, row_to_py, to_py, to_record, to_value};
 use crate::errors;
@@ -154,8 +154,22 @@ fn host(callable: Py<PyAny>) -> Expr {
 /// unsupported type raises `TypeError`, a too-large `int` `OverflowError`,
 /// both naming the field.
 #[pyfunction]
-fn dsl_value<'py>(value: &Bound<'py, PyAny>, field: &str) -> PyResult<Bound<'py, PyAny>> {
-    let v = to_value(value, Path::Constant(field))?;
+fn dsl_value<'py>(
+    value: &Bound<'py, PyAny>,
+    field: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // The common constants stand for themselves: handed back as they are.
+    let plain = value.is_none()
+        || value.is_exact_instance_of::<PyBool>()
+        || value.is_exact_instance_of::<PyFloat>()
+        || (value.is_exact_instance_of::<PyInt>() && value.extract::<i64>().is_ok())
+        || value
+            .cast_exact::<PyString>()
+            .is_ok_and(|s| crate::convert::str_of(s).is_ok());
+    if plain {
+        return Ok(value.clone());
+    }
+    let v = to_value(value, Path::Constant(crate::convert::str_of(field)?))?;
     to_py(value.py(), &v)
 }
 

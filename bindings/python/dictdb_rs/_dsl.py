@@ -22,6 +22,9 @@ __all__ = ["Field", "PredicateExpr", "Condition", "And", "Or", "Not"]
 
 _PACKAGE = "dictdb_rs"
 
+_dsl_value = _native.dsl_value
+_new = object.__new__
+
 
 
 def _const(value, field):
@@ -84,33 +87,51 @@ class Field:
     def __reduce__(self):
         return (Field, (self.name,))
 
-    def _cmp(self, op, other):
-        return PredicateExpr._of(("cmp", op, self.name, _const(other, self.name)))
+    # The six comparisons build their predicate inline: `t.id == k` runs once
+    # per call of a one-row update or delete, where each Python call counts.
 
     def __eq__(self, other):
         """``v`` equals ``other`` (Python equality; ``== None`` also matches a
         missing field)."""
-        return self._cmp("==", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", "==", name, _dsl_value(other, name))
+        return p
 
     def __ne__(self, other):
         """The exact complement of ``==``."""
-        return self._cmp("!=", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", "!=", name, _dsl_value(other, name))
+        return p
 
     def __lt__(self, other):
         """``v < other`` where the comparison is defined; false otherwise."""
-        return self._cmp("<", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", "<", name, _dsl_value(other, name))
+        return p
 
     def __le__(self, other):
         """``v <= other`` where the comparison is defined; false otherwise."""
-        return self._cmp("<=", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", "<=", name, _dsl_value(other, name))
+        return p
 
     def __gt__(self, other):
         """``v > other`` where the comparison is defined; false otherwise."""
-        return self._cmp(">", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", ">", name, _dsl_value(other, name))
+        return p
 
     def __ge__(self, other):
         """``v >= other`` where the comparison is defined; false otherwise."""
-        return self._cmp(">=", other)
+        name = self.name
+        p = _new(PredicateExpr)
+        p._ir = ("cmp", ">=", name, _dsl_value(other, name))
+        return p
 
     def is_in(self, values):
         """``v`` equals some member of ``values`` (any iterable, consumed now;

@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from ._aggregate import Agg as _Agg
 from ._views import HashIndex, RecordsView, SortedIndex
-from ._dsl import Field, _where_tree
+from ._dsl import Field, PredicateExpr, _where_tree
 from ._logging import logger
 from .exceptions import RecordNotFoundError
 
@@ -23,6 +23,11 @@ __all__ = ["Table"]
 
 _DEBUG = 10
 _INFO = 20
+
+# The one-row writes test whether logging is on at all with the test of
+# `logger._enabled(_INFO) or logger._enabled(_DEBUG)` written out inline:
+#     logger._min_level <= _INFO or std.propagate or len(std.handlers) > logger._n_own
+# (`std` the stdlib logger): a call per test is a measurable part of a write.
 
 # A full backup's capture (`_native.BackupCapture`) while the built-in
 # `DictDB.save` pickles a database on a BackupManager's behalf: each table
@@ -242,29 +247,34 @@ class Table:
         # An override (or a schema of types only Python can check) is called
         # by the engine under the write lock, after the pk is assigned (§6.3).
         validator = self.validate_record if validate and self._custom_validation() else None
-        if isinstance(record, list):
-            if logger._enabled(_DEBUG):
-                _emit(_DEBUG, 
+        std = logger._std
+        log = logger._min_level <= _INFO or std.propagate or len(std.handlers) > logger._n_own
+        if type(record) is dict:
+            if not log:
+                return self._core.insert(record, validate, validator)
+        elif isinstance(record, list):
+            if log and logger._enabled(_DEBUG):
+                _emit(_DEBUG,
                     f"[INSERT] Inserting {len(record)} records into '{self.table_name}'",
                     table=self.table_name, op="insert_many", count=len(record),
                 )
             pks = self._core.insert_many(record, validate, validator)
-            if logger._enabled(_INFO):
-                _emit(_INFO, 
+            if log and logger._enabled(_INFO):
+                _emit(_INFO,
                     f"Inserted {len(pks)} records into '{self.table_name}'",
                     table=self.table_name, op="insert_many", count=len(pks),
                 )
             return pks
-        if not isinstance(record, dict):
+        elif not isinstance(record, dict):
             raise TypeError(f"a record must be a dict, not {type(record).__name__}")
-        if logger._enabled(_DEBUG):
-            _emit(_DEBUG, 
+        if log and logger._enabled(_DEBUG):
+            _emit(_DEBUG,
                 f"[INSERT] Inserting record into '{self.table_name}'",
                 table=self.table_name, op="insert",
             )
         pk = self._core.insert(record, validate, validator)
-        if logger._enabled(_INFO):
-            _emit(_INFO, 
+        if log and logger._enabled(_INFO):
+            _emit(_INFO,
                 f"Inserted record into '{self.table_name}'",
                 table=self.table_name, op="insert", pk=pk,
             )
@@ -297,11 +307,13 @@ class Table:
     def update(self, changes, where=None):
         """Merges ``changes`` into every matching row, atomically (§6.7); returns
         the count; RecordNotFoundError when nothing matches."""
-        tree = _where_tree(where)
+        tree = where._ir if type(where) is PredicateExpr else _where_tree(where)
         if not isinstance(changes, dict):
             raise TypeError(f"changes must be a dict, not {type(changes).__name__}")
-        if logger._enabled(_DEBUG):
-            _emit(_DEBUG, 
+        std = logger._std
+        log = logger._min_level <= _INFO or std.propagate or len(std.handlers) > logger._n_own
+        if log and logger._enabled(_DEBUG):
+            _emit(_DEBUG,
                 f"[UPDATE] Updating records in '{self.table_name}'",
                 table=self.table_name, op="update",
             )
@@ -309,8 +321,8 @@ class Table:
         count = self._core.update(changes, tree, self.validate_record if custom else None)
         if count == 0:
             raise RecordNotFoundError(f"no record in table '{self.table_name}' matches the update")
-        if logger._enabled(_INFO):
-            _emit(_INFO, 
+        if log and logger._enabled(_INFO):
+            _emit(_INFO,
                 f"Updated {count} records in '{self.table_name}'",
                 table=self.table_name, op="update", count=count,
             )
@@ -319,17 +331,19 @@ class Table:
     def delete(self, where=None):
         """Deletes every matching row (§6.8); returns the count;
         RecordNotFoundError when nothing matches."""
-        tree = _where_tree(where)
-        if logger._enabled(_DEBUG):
-            _emit(_DEBUG, 
+        tree = where._ir if type(where) is PredicateExpr else _where_tree(where)
+        std = logger._std
+        log = logger._min_level <= _INFO or std.propagate or len(std.handlers) > logger._n_own
+        if log and logger._enabled(_DEBUG):
+            _emit(_DEBUG,
                 f"[DELETE] Deleting records from '{self.table_name}'",
                 table=self.table_name, op="delete",
             )
         count = self._core.delete(tree)
         if count == 0:
             raise RecordNotFoundError(f"no record in table '{self.table_name}' matches the delete")
-        if logger._enabled(_INFO):
-            _emit(_INFO, 
+        if log and logger._enabled(_INFO):
+            _emit(_INFO,
                 f"Deleted {count} records from '{self.table_name}'",
                 table=self.table_name, op="delete", count=count,
             )
