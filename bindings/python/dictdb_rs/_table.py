@@ -1,8 +1,9 @@
 """`Table` (python-api.md §6): a thin Python class over the native `TableCore`.
 
-Every operation is one native call (which releases the GIL around the engine's
-lock); Python code here only normalises arguments, logs and raises DictDB's
-exceptions.
+Every operation is one native call, which never waits for the engine's lock
+holding the GIL and releases it for work on many rows (a one-row call keeps it
+when the lock is free at once); Python code here only normalises arguments,
+logs and raises DictDB's exceptions.
 """
 
 import contextvars as _contextvars
