@@ -290,16 +290,18 @@ class Table:
             )
         if not isinstance(record, dict):
             raise TypeError(f"a record must be a dict, not {type(record).__name__}")
-        if logger._enabled(_DEBUG):
-            _emit(_DEBUG, 
+        std = logger._std
+        log = logger._min_level <= _INFO or std.propagate or len(std.handlers) > logger._n_own
+        if log and logger._enabled(_DEBUG):
+            _emit(_DEBUG,
                 f"[UPSERT] Upserting record into '{self.table_name}'",
                 table=self.table_name, op="upsert",
             )
         custom = self._schema is not None and self._custom_validation()
         pk, action = self._core.upsert(record, on_conflict,
                                        self.validate_record if custom else None)
-        if logger._enabled(_INFO):
-            _emit(_INFO, 
+        if log and logger._enabled(_INFO):
+            _emit(_INFO,
                 f"Upserted record into '{self.table_name}' ({action})",
                 table=self.table_name, op="upsert", pk=pk, action=action,
             )
