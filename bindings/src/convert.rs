@@ -768,24 +768,25 @@ fn keyed_dict<'py, 'r>(
         .position(|s| s.ids == (ids.as_ptr() as usize, ids.len()))
     {
         Some(at) => at,
-        None if names.shapes.len() >= FieldNames::MAX_SHAPES => {
-            let dict = PyDict::new(py);
-            for ((k, _), v) in row.iter().zip(values) {
-                dict.set_item(names.get(py, k), value_ref_to_py(py, v)?)?;
-            }
-            return Ok(dict);
-        }
         None => {
-            let keys = row.iter().map(|(k, _)| names.get(py, k)).collect();
-            names.shapes.push(Shape {
-                ids: (ids.as_ptr() as usize, ids.len()),
-                keys,
-                template: None,
-            });
-            let shape = names.shapes.last().expect("just pushed");
+            // A shape's first row: built key by key, its keys kept as the
+            // shape's while there is room.
+            let keep = names.shapes.len() < FieldNames::MAX_SHAPES;
+            let mut keys = Vec::with_capacity(if keep { row.len() } else { 0 });
             let dict = PyDict::new(py);
-            for (key, v) in shape.keys.iter().zip(values) {
-                dict.set_item(key, value_ref_to_py(py, v)?)?;
+            for (k, v) in row.names().zip(values) {
+                let key = names.get(py, k);
+                dict.set_item(&key, value_ref_to_py(py, v)?)?;
+                if keep {
+                    keys.push(key);
+                }
+            }
+            if keep {
+                names.shapes.push(Shape {
+                    ids: (ids.as_ptr() as usize, ids.len()),
+                    keys,
+                    template: None,
+                });
             }
             return Ok(dict);
         }

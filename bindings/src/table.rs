@@ -293,12 +293,18 @@ fn records_to_py<'py>(
 }
 
 impl TableCore {
+    /// The primary key's name as a Python string (made once).
+    fn pk_name<'py>(&self, py: Python<'py>) -> &Bound<'py, pyo3::types::PyString> {
+        self.pk_name
+            .get_or_init(py, || {
+                pyo3::types::PyString::intern(py, self.table.primary_key()).unbind()
+            })
+            .bind(py)
+    }
+
     /// The record's key field is absent or `None`: the engine assigns one.
     fn auto_key(&self, record: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let pk = self.pk_name.get_or_init(record.py(), || {
-            pyo3::types::PyString::intern(record.py(), self.table.primary_key()).unbind()
-        });
-        Ok(match record.get_item(pk.bind(record.py()))? {
+        Ok(match record.get_item(self.pk_name(record.py()))? {
             None => true,
             Some(v) => v.is_none(),
         })
@@ -406,7 +412,7 @@ impl TableCore {
         .map_err(|e| errors::engine(py, e))?;
         let key = to_py(py, &key)?;
         if auto {
-            dict.set_item(self.table.primary_key(), &key)?;
+            dict.set_item(self.pk_name(py), &key)?;
         }
         Ok(key)
     }
@@ -452,8 +458,7 @@ impl TableCore {
         for ((item, key), auto) in records.iter().zip(&keys).zip(auto) {
             let key = to_py(py, key)?;
             if auto {
-                item.cast::<PyDict>()?
-                    .set_item(self.table.primary_key(), &key)?;
+                item.cast::<PyDict>()?.set_item(self.pk_name(py), &key)?;
             }
             out.append(key)?;
         }
@@ -495,7 +500,7 @@ impl TableCore {
         .map_err(|e| errors::engine(py, e))?;
         let key = to_py(py, &key)?;
         if auto && action == UpsertAction::Inserted {
-            dict.set_item(self.table.primary_key(), &key)?;
+            dict.set_item(self.pk_name(py), &key)?;
         }
         let action = match action {
             UpsertAction::Inserted => "inserted",

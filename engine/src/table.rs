@@ -259,6 +259,12 @@ impl<'a> RowRef<'a> {
             .map(move |&c| (&data.names[c as usize], data.columns[c as usize].get(pos)))
     }
 
+    /// The field names in stored order, without reading the values.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &'a Name> + use<'a> {
+        let data = self.data;
+        self.cols.iter().map(move |&c| &data.names[c as usize])
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.cols.len()

@@ -2938,3 +2938,33 @@ fn apply_delta_replaces_rows_in_place_and_marks_nothing() {
     );
     assert_eq!(t.read().positions().count(), before);
 }
+
+#[test]
+fn row_views_name_their_fields_in_stored_order_and_by_key() {
+    let t = Table::new("t", "id", None);
+    t.insert(Record::new().with("b", 1).with("id", 7).with("a", "x"))
+        .unwrap();
+    t.insert(Record::new().with("a", 2)).unwrap();
+    let mut data = t.write();
+    assert!(t.try_read().is_none() && t.try_write().is_none(), "held");
+    let pos = data.lookup_key(int(7).as_ref()).unwrap();
+    let row = data.row(pos);
+    let names: Vec<&str> = row.names().map(|n| &**n).collect();
+    assert_eq!(names, ["b", "id", "a"]);
+    assert_eq!(names, row.iter().map(|(n, _)| &**n).collect::<Vec<_>>());
+    assert!(
+        data.update_key(int(7).as_ref(), &Record::new().with("b", 5))
+            .unwrap()
+    );
+    assert!(
+        !data
+            .update_key(int(99).as_ref(), &Record::new().with("b", 5))
+            .unwrap()
+    );
+    // The explicit key 7 moved the counter: the second row took 8.
+    assert!(data.delete_key(int(8).as_ref()) && !data.delete_key(int(8).as_ref()));
+    drop(data);
+    assert!(t.try_read().is_some() && t.try_write().is_some(), "free");
+    assert_eq!(t.get(&int(7)).unwrap().get("b"), Some(&int(5)));
+    assert_eq!(t.len(), 1);
+}
